@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Relay",
+    products: [
+        .executable(name: "relay", targets: ["relay"]),
+        .library(name: "WebSocket", targets: ["WebSocket"]),
+        .library(name: "Reactor", targets: ["Reactor"]),
+        .library(name: "RelayServer", targets: ["RelayServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Linux headers Swift does not import on its own (epoll, eventfd, timerfd, signalfd).
+        .target(name: "CSystem"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // Sans-I/O RFC 6455: HTTP upgrade, frames, UTF-8, close codes, the connection state machine.
+        .target(name: "WebSocket", dependencies: ["Buffers", "COpenSSL"]),
+        // Byte buffers with explicit ownership, shared by the protocol core and the reactor.
+        .target(name: "Buffers"),
+        // The epoll event loop: sockets, timers, buffers, cross-loop queues, signals.
+        .target(name: "Reactor", dependencies: ["Buffers", "CSystem", .product(name: "Logging", package: "swift-log")]),
+        // Moves bytes between the reactor and the WebSocket core; config; the echo application.
+        .target(
+            name: "RelayServer",
+            dependencies: [
+                "Reactor", "WebSocket",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "relay",
+            dependencies: [
+                "RelayServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "BuffersTests", dependencies: ["Buffers"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
+        .testTarget(name: "RelayServerTests", dependencies: ["RelayServer"]),
+    ]
+)

@@ -1,0 +1,17 @@
+/// The HTTP statuses the upgrade path answers with.
+public struct HTTPStatus: Hashable, Sendable {
+    public let code: Int
+    public let reason: String
+
+    public static let ok = HTTPStatus(code: 200, reason: "OK")
+    public static let switchingProtocols = HTTPStatus(code: 101, reason: "Switching Protocols")
+    public static let badRequest = HTTPStatus(code: 400, reason: "Bad Request")
+    public static let forbidden = HTTPStatus(code: 403, reason: "Forbidden")
+    public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
+    public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
+    public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
+    public static let upgradeRequired = HTTPStatus(code: 426, reason: "Upgrade Required")
+    public static let headersTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
+    public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
+    public static let versionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
+}
