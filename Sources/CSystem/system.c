@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CSystem.h"
 #include <string.h>
 

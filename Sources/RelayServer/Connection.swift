@@ -1,0 +1,411 @@
+import Buffers
+import CSystem
+import Glibc
+import Logging
+import Reactor
+import WebSocket
+
+/// One client socket: the HTTP upgrade, then RFC 6455 frames, then the close handshake. It moves
+/// bytes between the socket and the sans-I/O core (HTTPRequestParser, FrameReader) and owns the
+/// connection's timer, its unparsed input and its outbound queue.
+public final class Connection: EventHandler, Flushable {
+    enum Phase {
+        /// Waiting for the upgrade request.
+        case handshake
+        case open
+        /// We sent a close frame and wait for the peer's.
+        case closeSent
+        /// The close handshake is over (or the connection failed, or we answered with HTTP):
+        /// flush, send FIN, wait for the peer's FIN, close.
+        case draining
+        case closed
+    }
+
+    /// What the connection's single timer is armed for.
+    enum TimerPurpose { case handshake, ping, pong, close }
+
+    public let id: UInt64
+    let fd: Int32
+    unowned let server: LoopServer
+    var loop: EventLoop { server.loop }
+    var registryIndex = -1
+
+    private(set) var phase = Phase.handshake
+    private var parser: HTTPRequestParser
+    private var reader: FrameReader
+    /// Bytes received but not yet parsed (part of a request head or of a frame header).
+    private var unparsed: ByteBuffer?
+    private var outbound = OutboundQueue()
+    private lazy var timer = Timer { [unowned self] in self.timerFired() }
+    private var timerPurpose = TimerPurpose.handshake
+    private var lastActivity: UInt64 = 0
+    private var pingSentAt: UInt64 = 0
+    private var flushScheduled = false
+    private var writeInterest = false
+    private var readPaused = false
+    private var writeShutDown = false
+    private var interest: UInt32 = 0
+    /// The subprotocol agreed at the handshake, if any.
+    public private(set) var subprotocol: String?
+    /// The upgrade request, kept for the application (path, origin, headers).
+    public private(set) var request: UpgradeRequest?
+
+    init(fd: Int32, id: UInt64, server: LoopServer) {
+        self.fd = fd
+        self.id = id
+        self.server = server
+        parser = HTTPRequestParser(limits: server.parserLimits)
+        reader = FrameReader(configuration: server.readerConfiguration)
+    }
+
+    func start(overLimit: Bool) throws {
+        lastActivity = loop.now
+        interest = UInt32(EPOLLIN.rawValue)
+        try loop.register(fd: fd, handler: self, events: interest)
+        if overLimit {
+            log(.warning, "connection limit reached; refusing")
+            respondHTTP(HTTPResponse.make(.serviceUnavailable, headers: [("Retry-After", "5")]))
+            return
+        }
+        arm(.handshake, after: server.handshakeTimeout)
+    }
+
+    // MARK: Events
+
+    public func handleEvents(_ events: UInt32) {
+        if events & UInt32(EPOLLOUT.rawValue) != 0 { flush() }
+        if phase == .closed { return }
+        if events & UInt32(EPOLLIN.rawValue) != 0 {
+            readInput()
+        } else if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
+            abort()
+        }
+    }
+
+    private func readInput() {
+        let buffer = loop.readBuffer
+        var held = 0
+        if let unparsed, !unparsed.isEmpty {
+            held = unparsed.readableBytes
+            buffer.baseAddress!.copyMemory(from: unparsed.readableView.baseAddress!, byteCount: held)
+            unparsed.clear()
+        }
+        var count: Int
+        repeat {
+            count = read(fd, buffer.baseAddress! + held, buffer.count - held)
+        } while count < 0 && csystem_errno() == EINTR
+        if count < 0 {
+            let error = csystem_errno()
+            if error == EAGAIN || error == EWOULDBLOCK {
+                keepUnparsed(UnsafeRawBufferPointer(rebasing: buffer[0..<held]))
+                return
+            }
+            log(.debug, "read failed", ["error": "\(SystemError("read", errno: error))"])
+            abort()
+            return
+        }
+        if count == 0 {
+            peerClosedTCP()
+            return
+        }
+        lastActivity = loop.now
+        let input = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(held + count)])
+        switch phase {
+        case .handshake: readHandshake(input)
+        case .open, .closeSent: readFrames(input, from: 0)
+        case .draining, .closed: break
+        }
+    }
+
+    private func keepUnparsed(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        if let unparsed {
+            unparsed.write(bytes)
+        } else {
+            let kept = ByteBuffer(capacity: max(bytes.count, 256))
+            kept.write(bytes)
+            unparsed = kept
+        }
+    }
+
+    // MARK: Handshake
+
+    private func readHandshake(_ input: UnsafeMutableRawBufferPointer) {
+        switch parser.parse(UnsafeRawBufferPointer(input)) {
+        case .needMore:
+            keepUnparsed(UnsafeRawBufferPointer(input))
+        case .failure(let status, let reason):
+            log(.info, "bad request", ["status": "\(status.code)", "reason": "\(reason)"])
+            respondHTTP(HTTPResponse.make(status))
+        case .complete(let head, let consumed):
+            unparsed = nil
+            route(head, rest: UnsafeMutableRawBufferPointer(rebasing: input[consumed...]))
+        }
+    }
+
+    private func route(_ head: HTTPRequestHead, rest: UnsafeMutableRawBufferPointer) {
+        let config = server.config
+        let path = head.path
+        if path == config.healthPath[...], head.method == "GET" || head.method == "HEAD" {
+            respondHTTP(HTTPResponse.make(.ok, body: "ok\n"))
+            return
+        }
+        guard path == config.webSocketPath[...] else {
+            log(.info, "no such path", ["status": "404"])
+            respondHTTP(HTTPResponse.make(.notFound))
+            return
+        }
+        let request: UpgradeRequest
+        switch Handshake.validate(head) {
+        case .failure(let rejection):
+            refuse(rejection)
+            return
+        case .success(let valid):
+            request = valid
+        }
+        if !config.allowedOrigins.isEmpty, !config.allowedOrigins.contains("*"),
+           let origin = request.origin, !config.allowedOrigins.contains(origin) {
+            refuse(HandshakeRejection(.forbidden, reason: "origin not allowed"))
+            return
+        }
+        switch server.application.negotiate(request) {
+        case .failure(let rejection):
+            refuse(rejection)
+        case .success(let subprotocol):
+            self.subprotocol = subprotocol
+            self.request = request
+            let response = Handshake.acceptResponse(for: request, subprotocol: subprotocol)
+            response.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
+            scheduleFlush()
+            phase = .open
+            arm(.ping, after: server.pingInterval)
+            server.application.connectionOpened(self)
+            if rest.count > 0, phase == .open { readFrames(rest, from: 0) }
+        }
+    }
+
+    private func refuse(_ rejection: HandshakeRejection) {
+        log(.info, "upgrade refused", ["status": "\(rejection.status.code)", "reason": "\(rejection.reason)"])
+        respondHTTP(HTTPResponse.rejection(rejection))
+    }
+
+    private func respondHTTP(_ response: [UInt8]) {
+        response.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
+        unparsed = nil
+        startDraining()
+    }
+
+    // MARK: Frames
+
+    private func readFrames(_ input: UnsafeMutableRawBufferPointer, from start: Int) {
+        var position = start
+        loop: while true {
+            switch reader.read(input, position: &position) {
+            case .needMore:
+                break loop
+            case .message(let opcode, let payload):
+                if phase == .open { server.application.connection(self, received: opcode, payload: payload) }
+            case .ping(let payload):
+                if phase == .open { sendFrame(.pong, payload: payload) }
+            case .pong:
+                break
+            case .close(let code, let reason):
+                closeReceived(code, reason: reason)
+                return
+            case .failure(let code, let reason):
+                log(.info, "protocol error", ["close": "\(code)", "reason": "\(reason)"])
+                fail(code, reason: reason)
+                return
+            }
+            if phase != .open && phase != .closeSent { return }
+        }
+        if position < input.count { keepUnparsed(UnsafeRawBufferPointer(rebasing: input[position...])) }
+        if outbound.pendingBytes > server.config.maxOutboundBytes, !readPaused {
+            readPaused = true
+            updateInterest()
+        }
+    }
+
+    private func closeReceived(_ code: CloseCode?, reason: UnsafeRawBufferPointer) {
+        if phase == .open {
+            // Echo the peer's code (§5.5.1); a close without a code is answered with 1000.
+            sendFrame(.close, payload: FrameWriter.closePayload(code ?? .normal))
+            finishOpen()
+        }
+        log(.debug, "closed by peer", ["close": "\(code?.rawValue ?? 1005)"])
+        startDraining()
+    }
+
+    /// Fails the connection (§7.1.7): a close frame with `code`, then no more reading of frames.
+    private func fail(_ code: CloseCode, reason: String) {
+        if phase == .open {
+            sendFrame(.close, payload: FrameWriter.closePayload(code, reason: reason))
+            finishOpen()
+        }
+        startDraining()
+    }
+
+    /// Starts the closing handshake from our side.
+    public func close(_ code: CloseCode = .normal, reason: String = "") {
+        guard phase == .open else { return }
+        sendFrame(.close, payload: FrameWriter.closePayload(code, reason: reason))
+        finishOpen()
+        phase = .closeSent
+        arm(.close, after: server.closeTimeout)
+    }
+
+    /// Server shutdown: 1001 to open connections, the rest are dropped.
+    func goAway() {
+        switch phase {
+        case .open: close(.goingAway, reason: "server shutting down")
+        case .handshake: abort()
+        default: break
+        }
+    }
+
+    private func finishOpen() {
+        phase = .draining
+        server.application.connectionClosed(self)
+    }
+
+    private func startDraining() {
+        if phase == .open { finishOpen() }
+        phase = .draining
+        if readPaused { readPaused = false; updateInterest() }
+        arm(.close, after: server.closeTimeout)
+        scheduleFlush()
+    }
+
+    private func peerClosedTCP() {
+        switch phase {
+        case .open:
+            log(.debug, "connection lost without a close frame")
+        case .handshake, .closeSent, .draining, .closed:
+            break
+        }
+        abort()
+    }
+
+    // MARK: Output
+
+    /// Sends one unfragmented frame; the bytes are copied now, written at the end of the turn.
+    public func send(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        guard phase == .open else { return }
+        writeFrame(opcode, payload: payload)
+    }
+
+    /// Queues bytes that are already a frame (encoded once for many connections).
+    public func send(frame: SharedBytes) {
+        guard phase == .open else { return }
+        outbound.append(frame)
+        scheduleFlush()
+    }
+
+    private func sendFrame(_ opcode: Opcode, payload: [UInt8]) {
+        payload.withUnsafeBytes { writeFrame(opcode, payload: $0) }
+    }
+
+    private func sendFrame(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        writeFrame(opcode, payload: payload)
+    }
+
+    private func writeFrame(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        let headerSize = FrameWriter.headerSize(payloadLength: payload.count, masked: false)
+        let target = outbound.reserve(headerSize + payload.count, arena: loop.arena)
+        FrameWriter.writeHeader(into: target, opcode: opcode, payloadLength: payload.count)
+        if payload.count > 0 { (target + headerSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
+        scheduleFlush()
+    }
+
+    public var pendingOutputBytes: Int { outbound.pendingBytes }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, phase != .closed else { return }
+        flushScheduled = true
+        loop.scheduleFlush(self)
+    }
+
+    public func flush() {
+        flushScheduled = false
+        guard phase != .closed else { return }
+        switch loop.write(&outbound, to: fd) {
+        case .drained:
+            if writeInterest { writeInterest = false; updateInterest() }
+            if readPaused { readPaused = false; updateInterest() }
+            if phase == .draining, !writeShutDown {
+                writeShutDown = true
+                shutdown(fd, Int32(SHUT_WR))
+            }
+        case .wouldBlock:
+            if !writeInterest { writeInterest = true; updateInterest() }
+            if readPaused, outbound.pendingBytes <= server.config.maxOutboundBytes / 2 { readPaused = false; updateInterest() }
+        case .failed(let error):
+            log(.debug, "write failed", ["error": "\(SystemError("writev", errno: error))"])
+            abort()
+        }
+    }
+
+    private func updateInterest() {
+        var mask: UInt32 = 0
+        if !readPaused { mask |= UInt32(EPOLLIN.rawValue) }
+        if writeInterest { mask |= UInt32(EPOLLOUT.rawValue) }
+        guard mask != interest, phase != .closed else { return }
+        interest = mask
+        loop.modify(fd: fd, events: mask)
+    }
+
+    // MARK: Timers
+
+    private func arm(_ purpose: TimerPurpose, after delay: UInt64) {
+        timerPurpose = purpose
+        loop.timers.schedule(timer, after: delay, now: loop.now)
+    }
+
+    private func timerFired() {
+        switch timerPurpose {
+        case .handshake:
+            log(.info, "handshake timeout", ["status": "408"])
+            respondHTTP(HTTPResponse.make(.requestTimeout))
+        case .ping:
+            let idle = loop.now &- lastActivity
+            if idle >= server.pingInterval {
+                pingSentAt = loop.now
+                sendFrame(.ping, payload: [])
+                arm(.pong, after: server.pongTimeout)
+            } else {
+                arm(.ping, after: server.pingInterval - idle)
+            }
+        case .pong:
+            if lastActivity > pingSentAt {
+                arm(.ping, after: server.pingInterval)
+            } else {
+                log(.info, "ping timeout: no answer from the peer")
+                abort()
+            }
+        case .close:
+            if phase == .closeSent { log(.debug, "close handshake timeout") }
+            abort()
+        }
+    }
+
+    // MARK: Teardown
+
+    /// Closes the socket now, without a close handshake.
+    public func abort() {
+        guard phase != .closed else { return }
+        if phase == .open { server.application.connectionClosed(self) }
+        phase = .closed
+        loop.timers.cancel(timer)
+        loop.unregister(fd: fd)
+        Glibc.close(fd)
+        outbound.removeAll()
+        unparsed = nil
+        server.connectionFinished(self)
+    }
+
+    private func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata = [:]) {
+        var metadata = metadata
+        metadata["conn"] = "\(id)"
+        loop.logger.log(level: level, message, metadata: metadata)
+    }
+}

@@ -1,0 +1,87 @@
+import Logging
+import Reactor
+import WebSocket
+
+/// The server's share of one loop: its listener, its connections, the application instance and
+/// the settings every connection of the loop reads.
+public final class LoopServer {
+    public let loop: EventLoop
+    public let config: ServerConfig
+    public let application: WebSocketApplication
+    let registry = ConnectionRegistry()
+    let readerConfiguration: FrameReader.Configuration
+    let parserLimits: HTTPRequestParser.Limits
+    let maxConnections: Int
+    let handshakeTimeout: UInt64
+    let pingInterval: UInt64
+    let pongTimeout: UInt64
+    let closeTimeout: UInt64
+    private var listener: Listener?
+    /// Loop 0 watches the process's signals.
+    var signalWatcher: SignalWatcher?
+    private var nextConnectionNumber: UInt64 = 0
+    private var draining = false
+    private var onDrained: (() -> Void)?
+
+    public init(loop: EventLoop, config: ServerConfig, listenFD: Int32, application: WebSocketApplication) throws {
+        self.loop = loop
+        self.config = config
+        self.application = application
+        readerConfiguration = .init(maxFrameSize: config.maxFrameSize, maxMessageSize: config.maxMessageSize, requireMasked: true)
+        parserLimits = .init(maxHeadBytes: config.maxHandshakeBytes, maxHeaderCount: config.maxHeaderCount)
+        maxConnections = (config.maxConnections + config.effectiveLoops - 1) / config.effectiveLoops
+        handshakeTimeout = Clock.nanoseconds(seconds: config.handshakeTimeout)
+        pingInterval = Clock.nanoseconds(seconds: config.pingInterval)
+        pongTimeout = Clock.nanoseconds(seconds: config.pongTimeout)
+        closeTimeout = Clock.nanoseconds(seconds: config.closeTimeout)
+        listener = try Listener(fd: listenFD, loop: loop) { [unowned self] fd in self.accept(fd) }
+    }
+
+    public var connectionCount: Int { registry.count }
+
+    private func accept(_ fd: Int32) {
+        nextConnectionNumber += 1
+        let id = UInt64(loop.index) << 48 | nextConnectionNumber
+        let connection = Connection(fd: fd, id: id, server: self)
+        registry.insert(connection)
+        do {
+            try connection.start(overLimit: registry.count > maxConnections)
+        } catch {
+            loop.logger.error("cannot register connection", metadata: ["conn": "\(id)", "error": "\(error)"])
+            connection.abort()
+        }
+    }
+
+    func connectionFinished(_ connection: Connection) {
+        registry.remove(connection)
+        if draining, registry.count == 0 { finishDrain() }
+    }
+
+    /// Stops accepting, closes every connection with 1001 (going away) and calls `completion`
+    /// on this loop once they are all gone, or after the close timeout.
+    public func shutdown(completion: @escaping () -> Void) {
+        guard !draining else { return }
+        draining = true
+        onDrained = completion
+        listener?.close()
+        listener = nil
+        for connection in registry.connections { connection.goAway() }
+        if registry.count == 0 { finishDrain(); return }
+        let deadline = Timer { [unowned self] in
+            for connection in self.registry.connections { connection.abort() }
+            self.finishDrain()
+        }
+        loop.timers.schedule(deadline, after: closeTimeout + 100_000_000, now: loop.now)
+        shutdownTimer = deadline
+    }
+
+    private var shutdownTimer: Timer?
+
+    private func finishDrain() {
+        if let timer = shutdownTimer { loop.timers.cancel(timer) }
+        shutdownTimer = nil
+        let completion = onDrained
+        onDrained = nil
+        completion?()
+    }
+}

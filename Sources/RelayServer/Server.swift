@@ -1,0 +1,69 @@
+import Logging
+import Reactor
+
+/// Starts the transport: one listener and one LoopServer per loop, signals on loop 0. SIGINT or
+/// SIGTERM closes every connection with 1001 and returns; a second one stops at once.
+public final class Server: Sendable {
+    public let config: ServerConfig
+    private let logger: Logger
+    private let group: LoopGroup
+    private let handles = Locked<[LoopHandle]>([])
+    private let stopping = Locked(false)
+    public let port: Int
+
+    /// Binds the listeners (so a taken port fails here, before any thread starts).
+    public init(config: ServerConfig, logger: Logger) throws {
+        self.config = config
+        self.logger = logger
+        LoopGroup.prepareProcessSignals()
+        group = LoopGroup(count: config.effectiveLoops, logger: logger)
+        let fds = try Listener.bind(host: config.host, port: UInt16(config.port), backlog: Int32(config.backlog), count: group.count)
+        port = Listener.localPort(of: fds[0])
+        listenFDs = fds
+    }
+
+    private let listenFDs: [Int32]
+
+    /// Runs until a signal stops the server. `makeApplication` runs once on each loop.
+    public func run(makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication) throws {
+        let fds = listenFDs, config = self.config
+        let started = try group.start { [self] loop in
+            let server = try LoopServer(loop: loop, config: config, listenFD: fds[loop.index], application: makeApplication(loop))
+            loop.context = server
+            if loop.index == 0 {
+                server.signalWatcher = try SignalWatcher(loop: loop) { [self] signal in self.received(signal) }
+            }
+        }
+        handles.withLock { $0 = started }
+        group.waitUntilStopped()
+    }
+
+    private func received(_ signal: SignalWatcher.Signal) {
+        switch signal {
+        case .hangup:
+            logger.notice("SIGHUP: nothing to reload in this version")
+        case .interrupt, .terminate:
+            let alreadyStopping = stopping.withLock { value -> Bool in
+                defer { value = true }
+                return value
+            }
+            if alreadyStopping {
+                logger.notice("second stop signal: closing now")
+                group.stopAll()
+                return
+            }
+            logger.notice("stop signal: closing connections with 1001")
+            shutdown()
+        }
+    }
+
+    /// Graceful stop from any thread: every loop closes its connections, then stops.
+    public func shutdown() {
+        for handle in handles.withLock({ $0 }) {
+            handle.execute { loop in
+                guard let server = loop.context as? LoopServer else { loop.stop(); return }
+                server.shutdown { loop.stop() }
+            }
+        }
+    }
+}

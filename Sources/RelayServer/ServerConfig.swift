@@ -1,0 +1,106 @@
+import Foundation
+import Yams
+
+/// Transport settings: where Relay listens and how it bounds every connection. Every field is
+/// documented, with its default, in config/relay.yaml and docs/CONFIG.md.
+public struct ServerConfig: Sendable {
+    public var host = "0.0.0.0"
+    public var port = 8080
+    public var backlog = 1024
+    /// Event loops (threads); 0 means one per core.
+    public var loops = 0
+    /// The path that upgrades to WebSocket.
+    public var webSocketPath = "/ws"
+    /// A plain GET here answers 200 "ok".
+    public var healthPath = "/health"
+    /// Allowed browser origins; empty allows any (the echo server, tests). `*` allows any too.
+    public var allowedOrigins: [String] = []
+    public var maxConnections = 100_000
+
+    public var maxHandshakeBytes = 8192
+    public var maxHeaderCount = 100
+    public var maxFrameSize = 65_536
+    public var maxMessageSize = 65_536
+    /// Per-connection output not yet taken by the socket. Above it the connection stops being
+    /// read (its peer gets TCP backpressure) until half of it has drained.
+    public var maxOutboundBytes = 1 << 20
+
+    public var handshakeTimeout = 10.0
+    public var pingInterval = 25.0
+    public var pongTimeout = 10.0
+    public var closeTimeout = 5.0
+
+    public var logLevel = "info"
+
+    public init() {}
+
+    public var effectiveLoops: Int { loops > 0 ? loops : max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Reads a YAML (or JSON, a subset of YAML) file; missing keys keep their defaults, unknown
+    /// keys and wrong values are errors that name the key.
+    public static func load(path: String) throws -> ServerConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError("\(path): cannot read the file (\(error.localizedDescription))")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    public static func parse(yaml text: String, source: String = "config") throws -> ServerConfig {
+        let document: Any?
+        do {
+            document = try Yams.load(yaml: text)
+        } catch {
+            throw ConfigError("\(source): not valid YAML: \(error)")
+        }
+        guard let root = (document ?? [String: Any]()) as? [String: Any] else {
+            throw ConfigError("\(source): the top level must be a mapping")
+        }
+        var config = ServerConfig()
+        var reader = ConfigReader(path: "", values: root)
+
+        var listen = try reader.section("listen")
+        config.host = try listen.string("host", default: config.host)
+        config.port = try listen.int("port", default: config.port, range: 0...65535)
+        config.backlog = try listen.int("backlog", default: config.backlog, range: 1...65535)
+        config.webSocketPath = try listen.string("path", default: config.webSocketPath)
+        config.healthPath = try listen.string("health_path", default: config.healthPath)
+        config.allowedOrigins = try listen.strings("allowed_origins", default: config.allowedOrigins)
+        config.maxConnections = try listen.int("max_connections", default: config.maxConnections, range: 1...10_000_000)
+        try listen.rejectUnknownKeys()
+
+        config.loops = try reader.int("loops", default: config.loops, range: 0...1024)
+
+        var limits = try reader.section("limits")
+        config.maxHandshakeBytes = try limits.int("max_handshake_bytes", default: config.maxHandshakeBytes, range: 1024...65536)
+        config.maxHeaderCount = try limits.int("max_headers", default: config.maxHeaderCount, range: 8...1000)
+        config.maxFrameSize = try limits.int("max_frame_size", default: config.maxFrameSize, range: 125...(1 << 30))
+        config.maxMessageSize = try limits.int("max_message_size", default: config.maxMessageSize, range: 125...(1 << 30))
+        config.maxOutboundBytes = try limits.int("max_outbound_bytes", default: config.maxOutboundBytes, range: 4096...(1 << 30))
+        try limits.rejectUnknownKeys()
+
+        var timeouts = try reader.section("timeouts")
+        config.handshakeTimeout = try timeouts.seconds("handshake", default: config.handshakeTimeout, range: 0.1...3600)
+        config.pingInterval = try timeouts.seconds("ping_interval", default: config.pingInterval, range: 0.1...3600)
+        config.pongTimeout = try timeouts.seconds("pong_timeout", default: config.pongTimeout, range: 0.1...3600)
+        config.closeTimeout = try timeouts.seconds("close", default: config.closeTimeout, range: 0.1...3600)
+        try timeouts.rejectUnknownKeys()
+
+        var log = try reader.section("log")
+        config.logLevel = try log.string("level", default: config.logLevel)
+        try log.rejectUnknownKeys()
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
+            throw ConfigError("log.level: \(config.logLevel) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        try reader.rejectUnknownKeys()
+        guard config.maxFrameSize <= config.maxMessageSize else {
+            throw ConfigError("limits.max_frame_size: \(config.maxFrameSize) is larger than limits.max_message_size (\(config.maxMessageSize))")
+        }
+        guard config.webSocketPath.hasPrefix("/"), config.healthPath.hasPrefix("/") else {
+            throw ConfigError("listen.path and listen.health_path must start with /")
+        }
+        return config
+    }
+}

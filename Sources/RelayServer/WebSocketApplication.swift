@@ -1,0 +1,11 @@
+import WebSocket
+
+/// What runs on top of the transport: one instance per loop, called on that loop's thread.
+public protocol WebSocketApplication: AnyObject {
+    /// Picks a subprotocol from the client's offer (nil: none), or refuses the upgrade.
+    func negotiate(_ request: UpgradeRequest) -> Result<String?, HandshakeRejection>
+    func connectionOpened(_ connection: Connection)
+    /// A complete message; `payload` is valid only during the call.
+    func connection(_ connection: Connection, received opcode: Opcode, payload: UnsafeRawBufferPointer)
+    func connectionClosed(_ connection: Connection)
+}

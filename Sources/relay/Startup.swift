@@ -1,0 +1,38 @@
+import ArgumentParser
+import Glibc
+import Logging
+import Reactor
+import RelayServer
+
+func loadConfig(_ path: String?) throws -> ServerConfig {
+    guard let path else { return ServerConfig() }
+    do {
+        return try ServerConfig.load(path: path)
+    } catch let error as ConfigError {
+        throw ValidationError("config: \(error)")
+    }
+}
+
+func makeLogger(level: String) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        return handler
+    }
+    return Logger(label: "relay")
+}
+
+func runServer(_ config: ServerConfig, logger: Logger,
+               makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication) throws {
+    let server: Server
+    do {
+        server = try Server(config: config, logger: logger)
+    } catch let error as SystemError {
+        throw ValidationError("cannot listen: \(error)")
+    }
+    // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
+    print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
+    fflush(nil)
+    try server.run(makeApplication: makeApplication)
+    logger.notice("stopped")
+}

@@ -1,0 +1,191 @@
+import WebSocket
+import XCTest
+
+// Helpers shared by the WebSocket tests: a seeded random generator, an owned copy of the reader's
+// events, a simulated connection input buffer, and frame builders.
+
+// MARK: - Deterministic randomness
+
+/// SplitMix64 (Steele, Lea and Flood, 2014): tiny and seedable, so a failing random case can be
+/// reproduced exactly by running the test again.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension RandomNumberGenerator {
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
+    }
+
+    /// Valid UTF-8 of exactly `byteCount` bytes, mixing ASCII with 2-, 3- and 4-byte sequences
+    /// (surrogates excluded, U+10FFFF included).
+    mutating func utf8(byteCount: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(byteCount)
+        while out.count < byteCount {
+            let room = byteCount - out.count
+            var width: Int
+            switch Int.random(in: 0..<8, using: &self) {
+            case 0...3: width = 1
+            case 4: width = 2
+            case 5: width = 3
+            default: width = 4
+            }
+            width = min(width, room)
+            let value: UInt32
+            switch width {
+            case 1: value = UInt32.random(in: 0...0x7F, using: &self)
+            case 2: value = UInt32.random(in: 0x80...0x7FF, using: &self)
+            case 3:
+                let candidate = UInt32.random(in: 0x800...0xFFFF, using: &self)
+                value = (0xD800...0xDFFF).contains(candidate) ? 0xFFFF : candidate
+            default: value = UInt32.random(in: 0x1_0000...0x10_FFFF, using: &self)
+            }
+            UTF8.encode(Unicode.Scalar(value)!) { out.append($0) }
+        }
+        return out
+    }
+}
+
+// MARK: - Reader events as values
+
+/// An `InboundEvent` with its bytes copied out, so it outlives the next `read` and compares
+/// with `==`. A failure compares by close code only; its reason is kept for messages.
+enum Event: Equatable, CustomStringConvertible {
+    case message(Opcode, [UInt8])
+    case ping([UInt8])
+    case pong([UInt8])
+    case close(CloseCode?, reason: [UInt8])
+    case failure(CloseCode, reason: String)
+
+    /// nil for `.needMore`.
+    init?(_ event: InboundEvent) {
+        switch event {
+        case .needMore: return nil
+        case let .message(opcode, payload): self = .message(opcode, Array(payload))
+        case let .ping(payload): self = .ping(Array(payload))
+        case let .pong(payload): self = .pong(Array(payload))
+        case let .close(code, reason): self = .close(code, reason: Array(reason))
+        case let .failure(code, reason): self = .failure(code, reason: reason)
+        }
+    }
+
+    static func text(_ text: String) -> Event { .message(.text, Array(text.utf8)) }
+    static func binary(_ bytes: [UInt8]) -> Event { .message(.binary, bytes) }
+    static func failure(_ code: CloseCode) -> Event { .failure(code, reason: "") }
+
+    static func == (lhs: Event, rhs: Event) -> Bool {
+        switch (lhs, rhs) {
+        case let (.message(a, x), .message(b, y)): return a == b && x == y
+        case let (.ping(x), .ping(y)), let (.pong(x), .pong(y)): return x == y
+        case let (.close(a, x), .close(b, y)): return a == b && x == y
+        case let (.failure(a, _), .failure(b, _)): return a == b
+        default: return false
+        }
+    }
+
+    var description: String {
+        func show(_ bytes: [UInt8]) -> String {
+            let prefix = bytes.prefix(16).map { String($0, radix: 16) }.joined(separator: " ")
+            return "\(bytes.count) bytes [\(prefix)\(bytes.count > 16 ? " …" : "")]"
+        }
+        switch self {
+        case let .message(opcode, payload): return "message(\(opcode), \(show(payload)))"
+        case let .ping(payload): return "ping(\(show(payload)))"
+        case let .pong(payload): return "pong(\(show(payload)))"
+        case let .close(code, reason): return "close(\(code.map(String.init(describing:)) ?? "nil"), \(show(reason)))"
+        case let .failure(code, reason): return "failure(\(code), \"\(reason)\")"
+        }
+    }
+}
+
+// MARK: - A connection's input buffer
+
+extension FrameReader.Configuration {
+    /// What a server uses: clients must mask.
+    static let server = FrameReader.Configuration()
+    /// What a client uses: servers must not mask.
+    static let client = FrameReader.Configuration(requireMasked: false)
+}
+
+/// Plays the part of a connection's input buffer, following the contract of `FrameReader.read`:
+/// bytes the reader did not consume are kept and presented again, followed by each new chunk,
+/// and the reader is called until it needs more.
+struct Connection {
+    private(set) var reader: FrameReader
+    /// Bytes received but not consumed by the reader yet.
+    private(set) var unconsumed: [UInt8] = []
+
+    init(_ configuration: FrameReader.Configuration) {
+        reader = FrameReader(configuration: configuration)
+    }
+
+    /// Delivers `bytes` as one read from the socket and returns the events they complete.
+    mutating func receive(_ bytes: some Sequence<UInt8>) -> [Event] {
+        var input = unconsumed
+        input.append(contentsOf: bytes)
+        var reader = self.reader
+        var position = 0
+        var events: [Event] = []
+        input.withUnsafeMutableBytes { buffer in
+            while let event = Event(reader.read(buffer, position: &position)) {
+                events.append(event)
+                if events.count > 1_000_000 {
+                    XCTFail("the reader keeps returning events without needing more input")
+                    break
+                }
+            }
+        }
+        self.reader = reader
+        unconsumed = Array(input[position...])
+        return events
+    }
+}
+
+/// The events `bytes` produce when they arrive in one piece at a fresh reader.
+func events(_ bytes: [UInt8], _ configuration: FrameReader.Configuration = .server) -> [Event] {
+    var connection = Connection(configuration)
+    return connection.receive(bytes)
+}
+
+// MARK: - Frames
+
+/// The masking key of the RFC 6455 §5.7 examples, 37 fa 21 3d on the wire.
+let rfcMaskKey = Masking.key(0x37, 0xFA, 0x21, 0x3D)
+
+/// A frame as a client sends it (masked), built by `FrameWriter`.
+func clientFrame(_ opcode: Opcode, _ payload: [UInt8], fin: Bool = true, key: UInt32 = rfcMaskKey) -> [UInt8] {
+    FrameWriter.frame(opcode, payload: payload, fin: fin, maskKey: key)
+}
+
+func clientFrame(_ opcode: Opcode, _ text: String, fin: Bool = true) -> [UInt8] {
+    clientFrame(opcode, Array(text.utf8), fin: fin)
+}
+
+/// A frame built by hand, for headers `FrameWriter` does not produce (reserved bits, unknown
+/// opcodes, lengths it would never choose). `firstByte` is FIN, RSV1-3 and the opcode.
+func rawFrame(firstByte: UInt8, payload: [UInt8], maskKey: [UInt8]? = [0x37, 0xFA, 0x21, 0x3D]) -> [UInt8] {
+    let maskBit: UInt8 = maskKey == nil ? 0 : 0x80
+    var frame = [firstByte]
+    switch payload.count {
+    case ..<126: frame.append(maskBit | UInt8(payload.count))
+    case ...0xFFFF: frame += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+    default: frame += [maskBit | 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
+    }
+    guard let maskKey else { return frame + payload }
+    return frame + maskKey + payload.enumerated().map { $0.element ^ maskKey[$0.offset % 4] }
+}
+
+func hex(_ text: String) -> [UInt8] {
+    text.split(separator: " ").map { UInt8($0, radix: 16)! }
+}
