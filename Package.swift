@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "WebSocket", targets: ["WebSocket"]),
         .library(name: "Reactor", targets: ["Reactor"]),
         .library(name: "RelayServer", targets: ["RelayServer"]),
+        // For the libFuzzer package in Fuzz/ and the tests that replay its crashers.
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +47,9 @@ let package = Package(
             ]
         ),
 
+        .target(name: "FuzzHarness", dependencies: ["WebSocket"], path: "Fuzz/Harness"),
+
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
         .testTarget(name: "BuffersTests", dependencies: ["Buffers"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),

@@ -33,18 +33,23 @@ public struct HTTPRequestParser: Sendable {
             }
             return .needMore
         }
+        // A head with LF-only line endings never contains CR LF CR LF: refuse it at its first LF.
+        guard end > 0 else { return .failure(.badRequest, reason: "bare LF in request head") }
         guard end <= limits.maxHeadBytes else {
             return .failure(.headersTooLarge, reason: "request head exceeds \(limits.maxHeadBytes) bytes")
         }
         return parseHead(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
     }
 
+    /// The offset just past the head's empty line, nil if it has not arrived, or 0 at an LF
+    /// without its CR.
     private mutating func findEndOfHead(_ bytes: UnsafeRawBufferPointer) -> Int? {
         let limit = bytes.count
-        var index = max(0, scanned - 3)
-        while index + 3 < limit {
-            if bytes[index + 3] == 0x0A, bytes[index + 2] == 0x0D, bytes[index + 1] == 0x0A, bytes[index] == 0x0D {
-                return index + 4
+        var index = scanned
+        while index < limit {
+            if bytes[index] == 0x0A {
+                guard index > 0, bytes[index - 1] == 0x0D else { return 0 }
+                if index >= 3, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D { return index + 1 }
             }
             index += 1
         }

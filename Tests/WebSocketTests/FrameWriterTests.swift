@@ -116,7 +116,7 @@ final class FrameWriterTests: XCTestCase {
     func testClosePayloadTruncatesOnACharacterBoundary() {
         for character in ["a", "é", "€", "😀"] {
             for lead in 0..<4 {
-                let reason = String(repeating: "x", count: lead) + String(repeating: character, count: 100)
+                let reason = String(repeating: "x", count: lead) + String(repeating: character, count: 200)
                 let payload = FrameWriter.closePayload(.policyViolation, reason: reason)
                 let context = "\(lead) ASCII bytes then \(character)"
                 XCTAssertLessThanOrEqual(payload.count, 125, context)

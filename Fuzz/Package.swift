@@ -1,0 +1,17 @@
+// swift-tools-version:6.0
+// libFuzzer targets for the sans-I/O parsers. Built separately (`make fuzz`), with
+// -sanitize=fuzzer,address, so Relay's own build never carries fuzzing flags.
+import PackageDescription
+
+let parseAsLibrary: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+
+let package = Package(
+    name: "RelayFuzz",
+    dependencies: [.package(name: "Relay", path: "..")],
+    targets: [
+        .executableTarget(name: "FuzzHTTPParser", dependencies: [.product(name: "FuzzHarness", package: "Relay")],
+                          swiftSettings: parseAsLibrary),
+        .executableTarget(name: "FuzzFrameReader", dependencies: [.product(name: "FuzzHarness", package: "Relay")],
+                          swiftSettings: parseAsLibrary),
+    ]
+)

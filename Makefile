@@ -1,0 +1,53 @@
+# Relay — the two commands of the README, and the tools around them.
+#   make run    install missing system packages, build (release), start Relay on config/relay.dev.yaml
+#   make test   install what the tests need, run every suite
+
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+CONFIG ?= config/relay.dev.yaml
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := libhiredis-dev libssl-dev zlib1g-dev pkg-config
+TEST_PACKAGES := $(SYSTEM_PACKAGES) python3-pip
+VENV := .build-venv
+FUZZ_SECONDS ?= 60
+
+.PHONY: run build test deps test-deps swift-test integration-test fuzz bench clean
+
+run: deps build
+	.build/release/relay serve --config $(CONFIG)
+
+build:
+	$(SWIFT) build -c release --product relay
+
+# apt-get only when something is missing, so `make run` on a ready machine asks for nothing.
+deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages: $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test-deps: deps
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r Tests/integration/requirements.txt
+
+test: test-deps swift-test integration-test
+
+swift-test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+integration-test:
+	$(SWIFT) build --product relay
+	RELAY_BIN=$(CURDIR)/.build/debug/relay $(VENV)/bin/python -m pytest -q Tests/integration
+
+# libFuzzer on the sans-I/O parsers; crashers land in Fuzz/artifacts and become regression tests.
+fuzz: deps
+	./Fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: deps build
+	./LoadTests/bench.sh
+
+clean:
+	rm -rf .build .build-* $(VENV)
