@@ -13,7 +13,7 @@ public final class Listener: EventHandler {
     private var reserveFD: Int32
     private var paused = false
     private var lastExhaustionLog: UInt64 = 0
-    private lazy var resumeTimer = Timer { [unowned self] in self.resume() }
+    private lazy var resumeTimer = LoopTimer { [unowned self] in self.resume() }
     /// Connections accepted per wake-up, so a connection storm cannot starve the open ones.
     let acceptBudget = 128
 

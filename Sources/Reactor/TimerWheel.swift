@@ -1,6 +1,6 @@
 /// A timer owned by one loop. Connections keep one and re-arm it for whichever deadline is next
 /// (handshake, ping, pong, close), so arming a timer never allocates.
-public final class Timer {
+public final class LoopTimer {
     let action: () -> Void
     var deadlineTick: UInt64 = 0
     var slot = -1
@@ -17,10 +17,10 @@ public final class Timer {
 /// one slot, so 100k connections with a timer each cost little. Resolution is one tick.
 public final class TimerWheel {
     public let tickNanoseconds: UInt64
-    private var slots: [[Timer]]
+    private var slots: [[LoopTimer]]
     private let mask: Int
     private var currentTick: UInt64
-    private var due: [Timer] = []
+    private var due: [LoopTimer] = []
     public private(set) var count = 0
 
     public init(tickNanoseconds: UInt64 = 10_000_000, slotCount: Int = 1024, now: UInt64 = Clock.now()) {
@@ -32,7 +32,7 @@ public final class TimerWheel {
     }
 
     /// Arms `timer` to fire `delay` nanoseconds from `now` (re-arming it if it was armed).
-    public func schedule(_ timer: Timer, after delay: UInt64, now: UInt64) {
+    public func schedule(_ timer: LoopTimer, after delay: UInt64, now: UInt64) {
         cancel(timer)
         // Round up so a timer never fires early; at least one tick ahead.
         let tick = max((now + delay + tickNanoseconds - 1) / tickNanoseconds, currentTick + 1)
@@ -44,12 +44,12 @@ public final class TimerWheel {
         count += 1
     }
 
-    public func cancel(_ timer: Timer) {
+    public func cancel(_ timer: LoopTimer) {
         timer.firing = false
         remove(timer)
     }
 
-    private func remove(_ timer: Timer) {
+    private func remove(_ timer: LoopTimer) {
         guard timer.slot >= 0 else { return }
         let slot = timer.slot, index = timer.indexInSlot
         let last = slots[slot].removeLast()

@@ -36,7 +36,7 @@ public final class Connection: EventHandler, Flushable {
     /// Bytes received but not yet parsed (part of a request head or of a frame header).
     private var unparsed: ByteBuffer?
     private var outbound = OutboundQueue()
-    private lazy var timer = Timer { [unowned self] in self.timerFired() }
+    private lazy var timer = LoopTimer { [unowned self] in self.timerFired() }
     private var timerPurpose = TimerPurpose.handshake
     private var lastActivity: UInt64 = 0
     private var pingSentAt: UInt64 = 0

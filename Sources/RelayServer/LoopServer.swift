@@ -67,7 +67,7 @@ public final class LoopServer {
         listener = nil
         for connection in registry.connections { connection.goAway() }
         if registry.count == 0 { finishDrain(); return }
-        let deadline = Timer { [unowned self] in
+        let deadline = LoopTimer { [unowned self] in
             for connection in self.registry.connections { connection.abort() }
             self.finishDrain()
         }
@@ -75,7 +75,7 @@ public final class LoopServer {
         shutdownTimer = deadline
     }
 
-    private var shutdownTimer: Timer?
+    private var shutdownTimer: LoopTimer?
 
     private func finishDrain() {
         if let timer = shutdownTimer { loop.timers.cancel(timer) }

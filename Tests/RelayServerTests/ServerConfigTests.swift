@@ -1,0 +1,66 @@
+import Foundation
+import RelayServer
+import XCTest
+
+final class ServerConfigTests: XCTestCase {
+    func testEmptyDocumentGivesDefaults() throws {
+        let config = try ServerConfig.parse(yaml: "")
+        XCTAssertEqual(config.port, 8080)
+        XCTAssertEqual(config.webSocketPath, "/ws")
+        XCTAssertEqual(config.maxMessageSize, 65536)
+        XCTAssertEqual(config.pingInterval, 25)
+    }
+
+    func testShippedConfigsParseAndMatchTheDefaults() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let shipped = try ServerConfig.load(path: root.appendingPathComponent("config/relay.yaml").path)
+        let defaults = ServerConfig()
+        XCTAssertEqual(shipped.port, defaults.port)
+        XCTAssertEqual(shipped.maxOutboundBytes, defaults.maxOutboundBytes)
+        XCTAssertEqual(shipped.handshakeTimeout, defaults.handshakeTimeout)
+        XCTAssertEqual(shipped.closeTimeout, defaults.closeTimeout)
+        XCTAssertEqual(shipped.maxHeaderCount, defaults.maxHeaderCount)
+        XCTAssertEqual(shipped.allowedOrigins, defaults.allowedOrigins)
+        let dev = try ServerConfig.load(path: root.appendingPathComponent("config/relay.dev.yaml").path)
+        XCTAssertEqual(dev.host, "127.0.0.1")
+    }
+
+    func testValuesAreRead() throws {
+        let config = try ServerConfig.parse(yaml: """
+        listen: {host: 127.0.0.1, port: 0, path: /live, allowed_origins: ["https://a.example"]}
+        loops: 3
+        limits: {max_frame_size: 1000, max_message_size: 5000}
+        timeouts: {ping_interval: 0.5, close: 2}
+        log: {level: debug}
+        """)
+        XCTAssertEqual(config.port, 0)
+        XCTAssertEqual(config.webSocketPath, "/live")
+        XCTAssertEqual(config.allowedOrigins, ["https://a.example"])
+        XCTAssertEqual(config.effectiveLoops, 3)
+        XCTAssertEqual(config.maxFrameSize, 1000)
+        XCTAssertEqual(config.pingInterval, 0.5)
+        XCTAssertEqual(config.logLevel, "debug")
+    }
+
+    private func assertRejected(_ yaml: String, mentions key: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try ServerConfig.parse(yaml: yaml), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(key), "error \(error) should name \(key)", file: file, line: line)
+        }
+    }
+
+    func testBadValuesNameTheirKey() {
+        assertRejected("listen: {port: 70000}", mentions: "listen.port")
+        assertRejected("listen: {port: eighty}", mentions: "listen.port")
+        assertRejected("limits: {max_frame_size: big}", mentions: "limits.max_frame_size")
+        assertRejected("timeouts: {handshake: -1}", mentions: "timeouts.handshake")
+        assertRejected("timeouts: {pingg_interval: 3}", mentions: "timeouts.pingg_interval")
+        assertRejected("colour: blue", mentions: "colour")
+        assertRejected("listen: 8080", mentions: "listen")
+        assertRejected("log: {level: loud}", mentions: "log.level")
+        assertRejected("limits: {max_frame_size: 2000, max_message_size: 1000}", mentions: "limits.max_frame_size")
+        assertRejected("listen: {path: ws}", mentions: "listen.path")
+        assertRejected("listen: {allowed_origins: https://a.example}", mentions: "listen.allowed_origins")
+        assertRejected("[1, 2]", mentions: "top level")
+        assertRejected("listen: {port: [}", mentions: "YAML")
+    }
+}
