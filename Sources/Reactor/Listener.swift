@@ -21,6 +21,13 @@ public final class Listener: EventHandler {
     public static func bind(host: String, port: UInt16, backlog: Int32, count: Int) throws -> [Int32] {
         var fds: [Int32] = []
         var port = port
+        // SO_REUSEPORT would let these sockets join a group that another process already listens
+        // on (the kernel would then split new connections between the two processes): check that
+        // the port is free with a socket that does not set it, and fail as a taken port should.
+        let probe = csystem_listen_tcp(host, port, backlog, 0)
+        guard probe >= 0 else { throw SystemError("listen on \(host):\(port)", errno: -probe) }
+        if port == 0 { port = UInt16(csystem_local_port(probe)) }
+        Glibc.close(probe)
         for _ in 0..<count {
             let fd = csystem_listen_tcp(host, port, backlog, 1)
             guard fd >= 0 else {

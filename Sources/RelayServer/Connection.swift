@@ -147,7 +147,10 @@ public final class Connection: EventHandler, Flushable {
         let config = server.config
         let path = head.path
         if path == config.healthPath[...], head.method == "GET" || head.method == "HEAD" {
-            respondHTTP(HTTPResponse.make(.ok, body: "ok\n"))
+            var response = HTTPResponse.make(.ok, body: "ok\n")
+            // A response to HEAD has the headers of the GET response and no content (RFC 9110 §9.3.2).
+            if head.method == "HEAD" { response.removeLast("ok\n".utf8.count) }
+            respondHTTP(response)
             return
         }
         guard path == config.webSocketPath[...] else {

@@ -163,6 +163,19 @@ final class FrameReaderTests: XCTestCase {
         XCTAssertEqual(events(input), [.binary([1, 2, 3]), .text("xy"), .binary([9])])
     }
 
+    func testMessageBufferHoldsOnlyTheMessageInProgress() {
+        var connection = Connection(.server)
+        XCTAssertEqual(connection.receive(clientFrame(.binary, Array(repeating: 1, count: 300), fin: false)), [])
+        XCTAssertEqual(connection.reader.bufferedMessageBytes, 300)
+        let second = clientFrame(.continuation, Array(repeating: 2, count: 200))
+        XCTAssertEqual(connection.receive(second.prefix(8 + 50)), [])
+        XCTAssertEqual(connection.reader.bufferedMessageBytes, 350, "payload is buffered as it arrives")
+        XCTAssertEqual(connection.receive(second.dropFirst(8 + 50)), [.binary(Array(repeating: 1, count: 300) + Array(repeating: 2, count: 200))])
+        // Released by the next read, even when no new message starts.
+        XCTAssertEqual(connection.receive([]), [])
+        XCTAssertEqual(connection.reader.bufferedMessageBytes, 0)
+    }
+
     // MARK: - After a failure
 
     func testAfterAFailureTheReaderNeedsMoreForever() {
