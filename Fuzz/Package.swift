@@ -9,9 +9,10 @@ let package = Package(
     name: "RelayFuzz",
     dependencies: [.package(name: "Relay", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzHTTPParser", dependencies: [.product(name: "FuzzHarness", package: "Relay")],
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzHTTPParser", dependencies: ["FuzzDriver", .product(name: "FuzzHarness", package: "Relay")],
                           swiftSettings: parseAsLibrary),
-        .executableTarget(name: "FuzzFrameReader", dependencies: [.product(name: "FuzzHarness", package: "Relay")],
+        .executableTarget(name: "FuzzFrameReader", dependencies: ["FuzzDriver", .product(name: "FuzzHarness", package: "Relay")],
                           swiftSettings: parseAsLibrary),
     ]
 )

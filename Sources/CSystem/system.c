@@ -81,18 +81,3 @@ int csystem_accept(int listen_fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;
 }
-
-int csystem_connect_tcp(const char *host, uint16_t port) {
-    struct sockaddr_storage addr;
-    socklen_t len;
-    int rc = resolve(host, port, &addr, &len);
-    if (rc < 0) return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (struct sockaddr *)&addr, len) != 0 && errno != EINPROGRESS) {
-        int e = errno; close(fd); return -e;
-    }
-    return fd;
-}

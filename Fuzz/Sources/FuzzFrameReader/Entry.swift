@@ -1,3 +1,4 @@
+import FuzzDriver
 import FuzzHarness
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -6,16 +7,7 @@ public func fuzzFrameReader(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt
     return 0
 }
 
-// SwiftPM links an executable's entry point as <module>_main; hand it to libFuzzer's driver.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzFrameReader_main")
 public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzFrameReader)
+    runFuzzer(argc, argv, fuzzFrameReader)
 }

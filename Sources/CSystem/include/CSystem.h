@@ -46,7 +46,4 @@ int csystem_local_port(int fd);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, TCP_NODELAY set on the result. Returns the fd or -errno.
 int csystem_accept(int listen_fd);
 
-// A non-blocking TCP connect to host:port. Returns the fd or -errno; EINPROGRESS is success.
-int csystem_connect_tcp(const char *host, uint16_t port);
-
 #endif
