@@ -49,9 +49,11 @@ let package = Package(
 
         .target(name: "FuzzHarness", dependencies: ["WebSocket"], path: "Fuzz/Harness"),
 
+        // Helpers shared by the test targets (a seeded random generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
-        .testTarget(name: "BuffersTests", dependencies: ["Buffers"]),
-        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
+        .testTarget(name: "BuffersTests", dependencies: ["Buffers", "TestSupport"]),
+        .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "TestSupport"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
         .testTarget(name: "RelayServerTests", dependencies: ["RelayServer"]),
     ]

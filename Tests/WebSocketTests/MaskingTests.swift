@@ -1,3 +1,4 @@
+import TestSupport
 import WebSocket
 import XCTest
 

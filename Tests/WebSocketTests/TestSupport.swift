@@ -1,3 +1,4 @@
+import TestSupport
 import WebSocket
 import XCTest
 
@@ -5,22 +6,6 @@ import XCTest
 // events, a simulated connection input buffer, and frame builders.
 
 // MARK: - Deterministic randomness
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): tiny and seedable, so a failing random case can be
-/// reproduced exactly by running the test again.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 extension RandomNumberGenerator {
     mutating func bytes(_ count: Int) -> [UInt8] {
