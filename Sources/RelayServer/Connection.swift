@@ -47,8 +47,6 @@ public final class Connection: EventHandler, Flushable {
     private var interest: UInt32 = 0
     /// The subprotocol agreed at the handshake, if any.
     public private(set) var subprotocol: String?
-    /// The upgrade request, kept for the application (path, origin, headers).
-    public private(set) var request: UpgradeRequest?
 
     init(fd: Int32, id: UInt64, server: LoopServer) {
         self.fd = fd
@@ -109,6 +107,9 @@ public final class Connection: EventHandler, Flushable {
             return
         }
         lastActivity = loop.now
+        // Anything received answers a ping: the next one is due ping_interval from now, not when
+        // the pong timer would have run out (which would stretch the period by pong_timeout).
+        if timerPurpose == .pong, phase == .open { arm(.ping, after: server.pingInterval) }
         let input = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(held + count)])
         switch phase {
         case .handshake: readHandshake(input)
@@ -176,13 +177,12 @@ public final class Connection: EventHandler, Flushable {
             refuse(rejection)
         case .success(let subprotocol):
             self.subprotocol = subprotocol
-            self.request = request
             let response = Handshake.acceptResponse(for: request, subprotocol: subprotocol)
             response.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
             scheduleFlush()
             phase = .open
             arm(.ping, after: server.pingInterval)
-            server.application.connectionOpened(self)
+            server.application.connectionOpened(self, request: request)
             if rest.count > 0, phase == .open { readFrames(rest, from: 0) }
         }
     }

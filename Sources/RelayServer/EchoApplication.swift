@@ -7,7 +7,7 @@ public final class EchoApplication: WebSocketApplication {
 
     public func negotiate(_ request: UpgradeRequest) -> Result<String?, HandshakeRejection> { .success(nil) }
 
-    public func connectionOpened(_ connection: Connection) {}
+    public func connectionOpened(_ connection: Connection, request: UpgradeRequest) {}
 
     public func connection(_ connection: Connection, received opcode: Opcode, payload: UnsafeRawBufferPointer) {
         connection.send(opcode, payload: payload)

@@ -35,6 +35,9 @@ public final class Server: Sendable {
             }
         }
         handles.withLock { $0 = started }
+        // A stop signal that loop 0 handled before the handles were stored here found nothing to
+        // shut down: honour it now. (A second shutdown() is harmless: LoopServer ignores it.)
+        if stopping.withLock({ $0 }) { shutdown() }
         group.waitUntilStopped()
     }
 

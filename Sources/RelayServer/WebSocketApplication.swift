@@ -4,7 +4,8 @@ import WebSocket
 public protocol WebSocketApplication: AnyObject {
     /// Picks a subprotocol from the client's offer (nil: none), or refuses the upgrade.
     func negotiate(_ request: UpgradeRequest) -> Result<String?, HandshakeRejection>
-    func connectionOpened(_ connection: Connection)
+    /// The upgrade is done. The request is not kept by the connection: take what is needed now.
+    func connectionOpened(_ connection: Connection, request: UpgradeRequest)
     /// A complete message; `payload` is valid only during the call.
     func connection(_ connection: Connection, received opcode: Opcode, payload: UnsafeRawBufferPointer)
     func connectionClosed(_ connection: Connection)

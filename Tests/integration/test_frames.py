@@ -1,6 +1,7 @@
 """RFC 6455 framing over a raw socket: what the server echoes, and the close code it fails the
 connection with for each kind of bad input (then it must close the TCP connection)."""
 
+import socket
 import struct
 import time
 
@@ -94,6 +95,17 @@ def test_frame_split_across_writes(client):
     assert frame.payload == bytes(range(256)) * 4
 
 
+def test_control_frames_split_byte_by_byte(client):
+    data = encode_frame(OP_PING, b"split ping") + encode_frame(OP_CLOSE, close_payload(4001, b"split"))
+    for index in range(len(data)):
+        client.send(data[index:index + 1])
+        time.sleep(0.002)
+    pong = client.read_frame()
+    assert (pong.opcode, pong.payload) == (OP_PONG, b"split ping")
+    assert client.read_close().close_code == 4001
+    client.expect_eof()
+
+
 # --- close handshake --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("code", [1000, 1001, 1003, 1011, 3000, 4000, 4999])
@@ -101,6 +113,13 @@ def test_close_code_is_echoed_then_fin(client, code):
     client.send_frame(OP_CLOSE, close_payload(code, b"bye"))
     frame = client.read_close()
     assert frame.close_code == code
+    client.expect_eof()
+
+
+def test_close_then_half_close_still_gets_the_reply(client):
+    client.send_frame(OP_CLOSE, close_payload(1000))
+    client.sock.shutdown(socket.SHUT_WR)
+    assert client.read_close().close_code == 1000
     client.expect_eof()
 
 

@@ -81,6 +81,16 @@ def test_health_endpoint(echo_server):
     assert after == b""
 
 
+def test_health_head_has_no_body(echo_server):
+    # RFC 9110 §9.3.2: a response to HEAD carries no content (Content-Length may still say 3).
+    with connect(echo_server.port) as sock:
+        sock.sendall(plain_request("/health", method="HEAD"))
+        after = read_until_eof(sock)
+    head, _, body = after.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK"), after
+    assert body == b"", f"HEAD response carried content: {body!r}"
+
+
 def test_unknown_path_is_404(echo_server):
     response = assert_refused(echo_server.port, upgrade_request("/nope"), 404)
     assert response.status_line.startswith("HTTP/1.1 404")
@@ -99,8 +109,9 @@ def test_http_1_0_is_505(echo_server):
     assert_refused(echo_server.port, upgrade_request("/", version="HTTP/1.0"), 505)
 
 
-def test_missing_host_is_400(echo_server):
-    assert_refused(echo_server.port, upgrade_request("/", headers={"Host": None}), 400)
+@pytest.mark.parametrize("host", [None, ""])
+def test_missing_or_empty_host_is_400(echo_server, host):
+    assert_refused(echo_server.port, upgrade_request("/", headers={"Host": host}), 400)
 
 
 def test_duplicate_host_is_400(echo_server):
@@ -196,6 +207,14 @@ def test_too_many_headers_is_431(echo_server):
     assert_refused(echo_server.port, request, 431)
 
 
+def test_exactly_max_headers_is_accepted(echo_server):
+    extra = [(f"X-H{i}", "v") for i in range(95)]  # 5 standard fields + 95 = 100
+    with connect(echo_server.port) as sock:
+        sock.sendall(upgrade_request("/", extra=extra))
+        response, _ = read_http_response(sock)
+    assert response.status == 101, response
+
+
 def test_origin_policy(relay):
     server = relay.echo(config={"listen": {"allowed_origins": ["https://good.example"]}})
     response, _ = http_exchange(server.port, upgrade_request("/", headers={"Origin": "https://evil.example"}))
@@ -205,6 +224,19 @@ def test_origin_policy(relay):
         response, _ = read_http_response(sock)
         assert response.status == 101, response
     assert "origin not allowed" in server.stderr_text()
+    # Non-browser clients send no Origin: allowed (docs/CONFIG.md).
+    with connect(server.port) as sock:
+        sock.sendall(upgrade_request("/"))
+        response, _ = read_http_response(sock)
+        assert response.status == 101, response
+
+
+def test_origin_wildcard_allows_any(relay):
+    server = relay.echo(config={"listen": {"allowed_origins": ["*"]}})
+    with connect(server.port) as sock:
+        sock.sendall(upgrade_request("/", headers={"Origin": "https://anything.example"}))
+        response, _ = read_http_response(sock)
+        assert response.status == 101, response
 
 
 def test_refusal_is_logged_with_status(echo_server):

@@ -77,6 +77,7 @@ class HTTPResponse:
 
 def connect(port: int, timeout: float = 5.0, host: str = "127.0.0.1") -> socket.socket:
     sock = socket.create_connection((host, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.settimeout(timeout)
     return sock
 
@@ -282,8 +283,9 @@ class RawClient:
         assert frame.fin, "fragmented close frame"
         return frame
 
-    def expect_eof(self, timeout: float = 5.0, allow_reset: bool = False) -> None:
-        """The server closes the TCP connection with nothing more sent first."""
+    def expect_eof(self, timeout: float = 2.0, allow_reset: bool = False) -> None:
+        """The server closes the TCP connection with nothing more sent first, promptly (well before
+        the 5 s default close timeout, after which it would drop the connection anyway)."""
         extra = bytes(self.buffer) + read_until_eof(self.sock, timeout, allow_reset=allow_reset)
         self.buffer.clear()
         assert extra == b"", f"server sent {len(extra)} more bytes before closing: {extra[:80]!r}"
@@ -307,6 +309,7 @@ class RawClient:
 def open_ws(port: int, path: str = "/", timeout: float = 5.0, sock_setup=None) -> RawClient:
     """Connects and completes the handshake (checking the 101 and the accept value)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small frames back to back: no Nagle
     if sock_setup:
         sock_setup(sock)
     sock.settimeout(timeout)
