@@ -8,7 +8,6 @@ PYTHON ?= python3
 CONFIG ?= config/relay.dev.yaml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := libhiredis-dev libssl-dev zlib1g-dev pkg-config
-TEST_PACKAGES := $(SYSTEM_PACKAGES) python3-pip
 VENV := .build-venv
 FUZZ_SECONDS ?= 60
 

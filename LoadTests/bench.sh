@@ -18,8 +18,8 @@ cc -O3 -w -o /tmp/relay-wsload "$WSLOAD_SRC"
 [ -x .build/release/relay ] || swift build -c release --product relay
 
 port=19200
-start_server() { # name -> pid on stdout
-  port=$((port + 1))
+start_server() { # name port -> pid on stdout
+  local port=$2
   case "$1" in
     relay) taskset -c 0 .build/release/relay echo --host 127.0.0.1 --port $port --loops 1 >/dev/null 2>&1 & ;;
     python-websockets) taskset -c 0 "$PYTHON" LoadTests/peers/python-websockets/echo.py $port >/dev/null 2>&1 & ;;
@@ -33,7 +33,8 @@ declare -A results
 servers=(relay python-websockets)
 for round in $(seq "$ROUNDS"); do
   for name in "${servers[@]}"; do
-    pid=$(start_server "$name")
+    port=$((port + 1))
+    pid=$(start_server "$name" $port)
     line=$(taskset -c 1 /tmp/relay-wsload echo 127.0.0.1 $port "$CONNS" "$PAYLOAD" "$WARMUP" "$MEASURE" "$pid" | grep '^RESULT' || true)
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
     rate=$(sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<<"$line")

@@ -16,6 +16,11 @@ public final class Server: Sendable {
         self.config = config
         self.logger = logger
         LoopGroup.prepareProcessSignals()
+        let fileLimit = FileLimit.raiseToMaximum()
+        if fileLimit < config.maxConnections + 64 {
+            logger.warning("open-file limit is below listen.max_connections: connections past it will be refused",
+                           metadata: ["limit": "\(fileLimit)", "max_connections": "\(config.maxConnections)"])
+        }
         group = LoopGroup(count: config.effectiveLoops, logger: logger)
         let fds = try Listener.bind(host: config.host, port: UInt16(config.port), backlog: Int32(config.backlog), count: group.count)
         port = Listener.localPort(of: fds[0])

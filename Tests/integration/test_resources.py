@@ -2,8 +2,11 @@
 memory stays flat over many connections."""
 
 import os
+from pathlib import Path
 import socket
 import time
+
+import pytest
 
 from wsraw import (OP_CLOSE, OP_TEXT, close_payload, encode_frame, open_ws, read_http_response, read_until_eof,
                    upgrade_request)
@@ -88,3 +91,29 @@ def test_memory_flat_over_connection_churn(relay):
     churn(1500)
     grown_kib = server.rss_kib() - warm_kib
     assert grown_kib < 8 * 1024, f"RSS grew by {grown_kib} KiB over 1500 connections"
+
+
+def test_open_file_soft_limit_is_raised_to_the_hard_limit(tmp_path):
+    """Every connection is a descriptor: Relay must not stay at a low default soft limit."""
+    import resource
+    import subprocess
+
+    from conftest import READY_RE, relay_binary
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        pytest.skip(f"hard limit {hard} leaves nothing to raise")
+
+    def lower_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    proc = subprocess.Popen([str(relay_binary()), "echo", "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, preexec_fn=lower_soft_limit, text=True)
+    try:
+        assert READY_RE.match(proc.stdout.readline().strip())
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+        soft = next(line.split()[3] for line in limits.splitlines() if line.startswith("Max open files"))
+        assert soft == ("unlimited" if hard == resource.RLIM_INFINITY else str(hard))
+    finally:
+        proc.kill()
+        proc.wait()
