@@ -29,6 +29,8 @@ public final class EventLoop {
     private var events: UnsafeMutablePointer<epoll_event>
     private let maxEvents = 1024
     private var flushList: [Flushable] = []
+    /// The list being flushed, swapped with `flushList` so neither is copied or reallocated.
+    private var flushing: [Flushable] = []
     private var endOfTurn: [() -> Void] = []
     private var running = false
     var iovecs: UnsafeMutablePointer<iovec>
@@ -136,9 +138,9 @@ public final class EventLoop {
         }
         // A flush may schedule more work (a close after the last bytes): loop until quiet.
         while !flushList.isEmpty {
-            let list = flushList
-            flushList.removeAll(keepingCapacity: true)
-            for flushable in list { flushable.flush() }
+            swap(&flushList, &flushing)
+            for flushable in flushing { flushable.flush() }
+            flushing.removeAll(keepingCapacity: true)
         }
         arena.reset()
     }

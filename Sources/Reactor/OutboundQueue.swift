@@ -75,6 +75,7 @@ public struct OutboundQueue {
     mutating func write(to fd: Int32, iovecs: UnsafeMutablePointer<iovec>, maxIovecs: Int) -> WriteResult {
         while pendingBytes > 0 {
             var count = 0
+            var requested = 0
             for chunk in chunks {
                 if count == maxIovecs { break }
                 switch chunk {
@@ -85,6 +86,7 @@ public struct OutboundQueue {
                 case .buffer(let buffer):
                     iovecs[count] = iovec(iov_base: buffer.mutableReadableView.baseAddress, iov_len: buffer.readableBytes)
                 }
+                requested += iovecs[count].iov_len
                 count += 1
             }
             let written = writev(fd, iovecs, Int32(count))
@@ -95,6 +97,8 @@ public struct OutboundQueue {
                 return .failed(error)
             }
             consume(written)
+            // A short write means the socket buffer is full: another writev would only say EAGAIN.
+            if written < requested { return .wouldBlock }
         }
         return .drained
     }

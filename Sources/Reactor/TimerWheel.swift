@@ -62,11 +62,20 @@ public final class TimerWheel {
         count -= 1
     }
 
-    /// Milliseconds until the next tick, or -1 when nothing is armed (sleep until I/O).
-    public func pollTimeout(now: UInt64) -> Int32 {
+    /// Milliseconds until the first slot that holds a timer (looking at most `maxLookahead`
+    /// slots ahead), or -1 when nothing is armed: an idle loop with long timers sleeps instead of
+    /// waking every tick.
+    public func pollTimeout(now: UInt64, maxLookahead: Int = 128) -> Int32 {
         guard count > 0 else { return -1 }
-        let nextTickStart = (now / tickNanoseconds + 1) * tickNanoseconds
-        return Int32((nextTickStart - now + 999_999) / 1_000_000)
+        let nowTick = now / tickNanoseconds
+        var ahead: UInt64 = 1
+        // A timer is never due later than its slot's next visit, so the first non-empty slot is
+        // a safe time to wake (possibly early, for a timer that is rounds away).
+        while ahead < UInt64(min(maxLookahead, slots.count)), slots[Int((nowTick + ahead) & UInt64(mask))].isEmpty {
+            ahead += 1
+        }
+        let wake = (nowTick + ahead) * tickNanoseconds
+        return Int32((wake - now + 999_999) / 1_000_000)
     }
 
     /// Fires every timer whose deadline is at or before `now`.

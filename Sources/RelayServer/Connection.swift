@@ -26,8 +26,10 @@ public final class Connection: EventHandler, Flushable {
 
     public let id: UInt64
     let fd: Int32
-    unowned let server: LoopServer
-    var loop: EventLoop { server.loop }
+    // unowned(unsafe): the loop owns the LoopServer, which owns its connections, so both outlive
+    // every call into a connection; plain unowned would cost a reference count check per use.
+    unowned(unsafe) let server: LoopServer
+    unowned(unsafe) let loop: EventLoop
     var registryIndex = -1
 
     private(set) var phase = Phase.handshake
@@ -44,6 +46,10 @@ public final class Connection: EventHandler, Flushable {
     private var writeInterest = false
     private var readPaused = false
     private var writeShutDown = false
+    /// The peer sent its FIN while our output was still going out: close once it is written.
+    private var peerFinished = false
+    /// The application queued more than twice `max_outbound_bytes` for a peer that does not read.
+    private var outputOverflowed = false
     private var interest: UInt32 = 0
     /// The subprotocol agreed at the handshake, if any.
     public private(set) var subprotocol: String?
@@ -52,6 +58,7 @@ public final class Connection: EventHandler, Flushable {
         self.fd = fd
         self.id = id
         self.server = server
+        loop = server.loop
         parser = HTTPRequestParser(limits: server.parserLimits)
         reader = FrameReader(configuration: server.readerConfiguration)
     }
@@ -80,42 +87,76 @@ public final class Connection: EventHandler, Flushable {
         }
     }
 
+    private enum ReadOutcome { case bytes(Int), wouldBlock, endOfStream, failed }
+
+    private func receive(into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
+        while true {
+            let count = read(fd, pointer, capacity)
+            if count > 0 { return .bytes(count) }
+            if count == 0 { return .endOfStream }
+            let error = csystem_errno()
+            if error == EINTR { continue }
+            if error == EAGAIN || error == EWOULDBLOCK { return .wouldBlock }
+            log(.debug, "read failed", ["error": "\(SystemError("read", errno: error))"])
+            return .failed
+        }
+    }
+
     private func readInput() {
+        if phase == .handshake, let head = unparsed {
+            readMoreOfHandshake(into: head)
+            return
+        }
         let buffer = loop.readBuffer
         var held = 0
-        if let unparsed, !unparsed.isEmpty {
+        if let unparsed {
+            // At most a frame header or a control frame: put it in front of the new bytes.
             held = unparsed.readableBytes
-            buffer.baseAddress!.copyMemory(from: unparsed.readableView.baseAddress!, byteCount: held)
-            unparsed.clear()
+            if held > 0 { buffer.baseAddress!.copyMemory(from: unparsed.readableView.baseAddress!, byteCount: held) }
+            self.unparsed = nil
         }
-        var count: Int
-        repeat {
-            count = read(fd, buffer.baseAddress! + held, buffer.count - held)
-        } while count < 0 && csystem_errno() == EINTR
-        if count < 0 {
-            let error = csystem_errno()
-            if error == EAGAIN || error == EWOULDBLOCK {
-                keepUnparsed(UnsafeRawBufferPointer(rebasing: buffer[0..<held]))
-                return
+        switch receive(into: buffer.baseAddress! + held, capacity: buffer.count - held) {
+        case .bytes(let count):
+            received()
+            let input = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(held + count)])
+            switch phase {
+            case .handshake: readHandshake(input)
+            case .open, .closeSent: readFrames(input, from: 0)
+            case .draining, .closed: break
             }
-            log(.debug, "read failed", ["error": "\(SystemError("read", errno: error))"])
-            abort()
-            return
-        }
-        if count == 0 {
+        case .wouldBlock:
+            keepUnparsed(UnsafeRawBufferPointer(rebasing: buffer[0..<held]))
+        case .endOfStream:
             peerClosedTCP()
-            return
+        case .failed:
+            abort()
         }
+    }
+
+    /// A request head that did not arrive in one read: later reads go straight into the bytes
+    /// already held (bounded by the head limit), so a byte-at-a-time sender costs no copying.
+    private func readMoreOfHandshake(into head: ByteBuffer) {
+        let room = max(1, server.parserLimits.maxHeadBytes - head.readableBytes)
+        head.reserveWritable(room)
+        switch receive(into: head.writableSpace.baseAddress!, capacity: room) {
+        case .bytes(let count):
+            head.commitWritten(count)
+            received()
+            readHandshake(head.mutableReadableView)
+        case .wouldBlock:
+            break
+        case .endOfStream:
+            peerClosedTCP()
+        case .failed:
+            abort()
+        }
+    }
+
+    private func received() {
         lastActivity = loop.now
         // Anything received answers a ping: the next one is due ping_interval from now, not when
         // the pong timer would have run out (which would stretch the period by pong_timeout).
         if timerPurpose == .pong, phase == .open { arm(.ping, after: server.pingInterval) }
-        let input = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(held + count)])
-        switch phase {
-        case .handshake: readHandshake(input)
-        case .open, .closeSent: readFrames(input, from: 0)
-        case .draining, .closed: break
-        }
     }
 
     private func keepUnparsed(_ bytes: UnsafeRawBufferPointer) {
@@ -131,16 +172,21 @@ public final class Connection: EventHandler, Flushable {
 
     // MARK: Handshake
 
+    /// `input` is either in the loop's read buffer (a first read) or in `unparsed`.
     private func readHandshake(_ input: UnsafeMutableRawBufferPointer) {
         switch parser.parse(UnsafeRawBufferPointer(input)) {
         case .needMore:
-            keepUnparsed(UnsafeRawBufferPointer(input))
+            if unparsed == nil { keepUnparsed(UnsafeRawBufferPointer(input)) }
         case .failure(let status, let reason):
             log(.info, "bad request", ["status": "\(status.code)", "reason": "\(reason)"])
             respondHTTP(HTTPResponse.make(status))
         case .complete(let head, let consumed):
+            // Bytes after the head are frames: move them to the loop's read buffer (memmove, the
+            // regions may overlap) before the head's buffer is released.
+            let rest = UnsafeMutableRawBufferPointer(rebasing: loop.readBuffer[0..<(input.count - consumed)])
+            if rest.count > 0 { rest.baseAddress!.copyMemory(from: input.baseAddress! + consumed, byteCount: rest.count) }
             unparsed = nil
-            route(head, rest: UnsafeMutableRawBufferPointer(rebasing: input[consumed...]))
+            route(head, rest: rest)
         }
     }
 
@@ -233,7 +279,7 @@ public final class Connection: EventHandler, Flushable {
         if phase == .open {
             // Echo the peer's code (§5.5.1); a close without a code is answered with 1000.
             sendFrame(.close, payload: FrameWriter.closePayload(code ?? .normal))
-            finishOpen()
+            guard finishOpen() else { return }
         }
         log(.debug, "closed by peer", ["close": "\(code?.rawValue ?? 1005)"])
         startDraining()
@@ -243,7 +289,7 @@ public final class Connection: EventHandler, Flushable {
     private func fail(_ code: CloseCode, reason: String) {
         if phase == .open {
             sendFrame(.close, payload: FrameWriter.closePayload(code, reason: reason))
-            finishOpen()
+            guard finishOpen() else { return }
         }
         startDraining()
     }
@@ -252,8 +298,11 @@ public final class Connection: EventHandler, Flushable {
     public func close(_ code: CloseCode = .normal, reason: String = "") {
         guard phase == .open else { return }
         sendFrame(.close, payload: FrameWriter.closePayload(code, reason: reason))
-        finishOpen()
+        guard finishOpen() else { return }
         phase = .closeSent
+        // The peer's close must be read even if its connection was paused for backpressure;
+        // its data frames are dropped from now on, so nothing more is queued for it.
+        if readPaused { readPaused = false; updateInterest() }
         arm(.close, after: server.closeTimeout)
     }
 
@@ -266,13 +315,17 @@ public final class Connection: EventHandler, Flushable {
         }
     }
 
-    private func finishOpen() {
+    /// Leaves the open phase and tells the application. Returns false when the application
+    /// aborted the connection from its callback: the caller must stop.
+    private func finishOpen() -> Bool {
         phase = .draining
         server.application.connectionClosed(self)
+        return phase != .closed
     }
 
     private func startDraining() {
-        if phase == .open { finishOpen() }
+        if phase == .open { guard finishOpen() else { return } }
+        guard phase != .closed else { return }
         phase = .draining
         if readPaused { readPaused = false; updateInterest() }
         arm(.close, after: server.closeTimeout)
@@ -280,11 +333,14 @@ public final class Connection: EventHandler, Flushable {
     }
 
     private func peerClosedTCP() {
-        switch phase {
-        case .open:
-            log(.debug, "connection lost without a close frame")
-        case .handshake, .closeSent, .draining, .closed:
-            break
+        if phase == .open { log(.debug, "connection lost without a close frame") }
+        if (phase == .closeSent || phase == .draining), !outbound.isEmpty {
+            // A half-close: our close frame or HTTP answer may still be on its way. Stop reading
+            // and close once it is written (or when the close timer runs out).
+            peerFinished = true
+            readPaused = true
+            updateInterest()
+            return
         }
         abort()
     }
@@ -293,15 +349,29 @@ public final class Connection: EventHandler, Flushable {
 
     /// Sends one unfragmented frame; the bytes are copied now, written at the end of the turn.
     public func send(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
-        guard phase == .open else { return }
+        guard phase == .open, !outputOverflowed else { return }
         writeFrame(opcode, payload: payload)
+        checkOutputBound()
     }
 
     /// Queues bytes that are already a frame (encoded once for many connections).
     public func send(frame: SharedBytes) {
-        guard phase == .open else { return }
+        guard phase == .open, !outputOverflowed else { return }
         outbound.append(frame)
         scheduleFlush()
+        checkOutputBound()
+    }
+
+    /// Reading pauses above `max_outbound_bytes`, so replies to a peer's own requests exceed it by
+    /// at most one read's worth. Output the application keeps producing for a peer that does not
+    /// read is bounded here: past twice the limit plus one read buffer, the connection is dropped
+    /// at the end of the turn (a close frame could not get through the backlog anyway).
+    private func checkOutputBound() {
+        guard outbound.pendingBytes > server.maxQueuedOutput else { return }
+        outputOverflowed = true
+        log(.warning, "peer is not reading: output over the bound of limits.max_outbound_bytes; dropping the connection",
+            ["pending": "\(outbound.pendingBytes)"])
+        loop.atEndOfTurn { [self] in abort() }
     }
 
     private func sendFrame(_ opcode: Opcode, payload: [UInt8]) {
@@ -333,15 +403,21 @@ public final class Connection: EventHandler, Flushable {
         guard phase != .closed else { return }
         switch loop.write(&outbound, to: fd) {
         case .drained:
-            if writeInterest { writeInterest = false; updateInterest() }
-            if readPaused { readPaused = false; updateInterest() }
+            if peerFinished {
+                abort()
+                return
+            }
+            writeInterest = false
+            readPaused = false
+            updateInterest()
             if phase == .draining, !writeShutDown {
                 writeShutDown = true
                 shutdown(fd, Int32(SHUT_WR))
             }
         case .wouldBlock:
-            if !writeInterest { writeInterest = true; updateInterest() }
-            if readPaused, outbound.pendingBytes <= server.config.maxOutboundBytes / 2 { readPaused = false; updateInterest() }
+            writeInterest = true
+            if readPaused, !peerFinished, outbound.pendingBytes <= server.config.maxOutboundBytes / 2 { readPaused = false }
+            updateInterest()
         case .failed(let error):
             log(.debug, "write failed", ["error": "\(SystemError("writev", errno: error))"])
             abort()
@@ -396,7 +472,8 @@ public final class Connection: EventHandler, Flushable {
     /// Closes the socket now, without a close handshake.
     public func abort() {
         guard phase != .closed else { return }
-        if phase == .open { server.application.connectionClosed(self) }
+        let wasOpen = phase == .open
+        // Closed first: the application may call back into this connection from connectionClosed.
         phase = .closed
         loop.timers.cancel(timer)
         loop.unregister(fd: fd)
@@ -404,11 +481,14 @@ public final class Connection: EventHandler, Flushable {
         outbound.removeAll()
         unparsed = nil
         server.connectionFinished(self)
+        if wasOpen { server.application.connectionClosed(self) }
     }
 
-    private func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata = [:]) {
-        var metadata = metadata
+    private func log(_ level: Logger.Level, _ message: @autoclosure () -> Logger.Message,
+                     _ metadata: @autoclosure () -> Logger.Metadata = [:]) {
+        guard loop.logger.logLevel <= level else { return }
+        var metadata = metadata()
         metadata["conn"] = "\(id)"
-        loop.logger.log(level: level, message, metadata: metadata)
+        loop.logger.log(level: level, message(), metadata: metadata)
     }
 }

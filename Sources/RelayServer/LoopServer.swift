@@ -16,6 +16,8 @@ public final class LoopServer {
     let pingInterval: UInt64
     let pongTimeout: UInt64
     let closeTimeout: UInt64
+    /// Past this much queued output a connection is dropped (see Connection.checkOutputBound).
+    let maxQueuedOutput: Int
     private var listener: Listener?
     /// Loop 0 watches the process's signals.
     var signalWatcher: SignalWatcher?
@@ -34,6 +36,7 @@ public final class LoopServer {
         pingInterval = Clock.nanoseconds(seconds: config.pingInterval)
         pongTimeout = Clock.nanoseconds(seconds: config.pongTimeout)
         closeTimeout = Clock.nanoseconds(seconds: config.closeTimeout)
+        maxQueuedOutput = 2 * config.maxOutboundBytes + loop.readBuffer.count
         listener = try Listener(fd: listenFD, loop: loop) { [unowned self] fd in self.accept(fd) }
     }
 

@@ -54,8 +54,9 @@ public struct FrameReader {
     public mutating func read(_ input: UnsafeMutableRawBufferPointer, position: inout Int) -> InboundEvent {
         if clearMessageOnNextRead {
             clearMessageOnNextRead = false
-            // Keep a small buffer for the next fragmented message; let a large one go.
-            if let buffer = messageBuffer, buffer.capacity > 64 * 1024 { messageBuffer = nil } else { messageBuffer?.clear() }
+            // An idle connection holds no message buffer: assembling is the rare path, and a buffer
+            // kept per connection would cost memory on every one of them.
+            messageBuffer = nil
         }
         if failed { return .needMore }
         while true {
