@@ -27,6 +27,11 @@ let package = Package(
         .target(name: "WebSocket", dependencies: ["Buffers", "COpenSSL"]),
         // Byte buffers with explicit ownership, shared by the protocol core and the reactor.
         .target(name: "Buffers"),
+        // Strict JSON (RFC 8259) over bytes, keeping each value's byte range so a payload can be
+        // forwarded without being re-serialized; and a writer for replies and pushes.
+        .target(name: "JSON"),
+        // JSON Web Token verification with OpenSSL: keys from PEM, JWKS or secrets; claims.
+        .target(name: "Auth", dependencies: ["Buffers", "COpenSSL"]),
         // The epoll event loop: sockets, timers, buffers, cross-loop queues, signals.
         .target(name: "Reactor", dependencies: ["Buffers", "CSystem", .product(name: "Logging", package: "swift-log")]),
         // Moves bytes between the reactor and the WebSocket core; config; the echo application.
@@ -54,6 +59,8 @@ let package = Package(
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
         .testTarget(name: "BuffersTests", dependencies: ["Buffers", "TestSupport"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "TestSupport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
+        .testTarget(name: "AuthTests", dependencies: ["Auth"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
         .testTarget(name: "RelayServerTests", dependencies: ["RelayServer"]),
     ]

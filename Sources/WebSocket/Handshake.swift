@@ -1,3 +1,5 @@
+import Buffers
+
 /// The server side of the opening handshake (RFC 6455 §4.2): validation of the client's request
 /// and the responses that accept or refuse it.
 public enum Handshake {

@@ -1,3 +1,4 @@
+import Buffers
 import COpenSSL
 
 /// SHA-1 through OpenSSL, used only for the Sec-WebSocket-Accept key (RFC 6455 §4.2.2).

@@ -8,10 +8,6 @@ import XCTest
 // MARK: - Deterministic randomness
 
 extension RandomNumberGenerator {
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-
     /// Valid UTF-8 of exactly `byteCount` bytes, mixing ASCII with 2-, 3- and 4-byte sequences
     /// (surrogates excluded, U+10FFFF included).
     mutating func utf8(byteCount: Int) -> [UInt8] {

@@ -1,5 +1,5 @@
 import TestSupport
-import WebSocket
+import Buffers
 import XCTest
 
 /// Base64 with the standard alphabet and padding (RFC 4648 §4), as the handshake keys use it.
@@ -65,5 +65,32 @@ final class Base64Tests: XCTestCase {
         for text in ["====", "=Zg=", "Z===", "Zm=v", "Zg==Zm8=", "Zm8=Zm9v", "Zg=a"] {
             XCTAssertNil(Base64.decode(text), text)
         }
+    }
+}
+
+/// The URL-safe alphabet without padding (RFC 4648 §5), as JSON Web Tokens use it (RFC 7515 §2).
+final class Base64URLTests: XCTestCase {
+    func testRoundTripsWithoutPadding() {
+        var random = SplitMix64(seed: 7)
+        for length in 0..<64 {
+            let bytes = random.bytes(length)
+            let encoded = Base64.encode(bytes, alphabet: .url)
+            XCTAssertFalse(encoded.contains("="))
+            XCTAssertFalse(encoded.contains("+") || encoded.contains("/"))
+            XCTAssertEqual(Base64.decode(encoded, alphabet: .url), bytes)
+        }
+    }
+
+    func testURLAlphabet() {
+        XCTAssertEqual(Base64.encode([0xFB, 0xFF], alphabet: .url), "-_8")
+        XCTAssertEqual(Base64.decode("-_8", alphabet: .url), [0xFB, 0xFF])
+        XCTAssertNil(Base64.decode("+/8", alphabet: .url), "standard characters are not URL-safe base64")
+    }
+
+    func testRefusesPaddingAndImpossibleLengths() {
+        XCTAssertNil(Base64.decode("Zg==", alphabet: .url))
+        XCTAssertNil(Base64.decode("Z", alphabet: .url))
+        XCTAssertNil(Base64.decode("Zh", alphabet: .url), "non-zero unused bits are not canonical")
+        XCTAssertEqual(Base64.decode("Zg", alphabet: .url), Array("f".utf8))
     }
 }
