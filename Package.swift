@@ -34,6 +34,9 @@ let package = Package(
         .target(name: "Auth", dependencies: ["Buffers", "COpenSSL"]),
         // The epoll event loop: sockets, timers, buffers, cross-loop queues, signals.
         .target(name: "Reactor", dependencies: ["Buffers", "CSystem", .product(name: "Logging", package: "swift-log")]),
+        // The seam between the gateway and its engines (streams, history, presence, idempotency),
+        // and the in-memory engine sharded over the loops.
+        .target(name: "Broker", dependencies: ["Buffers", "Reactor"]),
         // Moves bytes between the reactor and the WebSocket core; config; the echo application.
         .target(
             name: "RelayServer",

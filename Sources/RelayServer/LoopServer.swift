@@ -19,6 +19,7 @@ public final class LoopServer {
     /// Past this much queued output a connection is dropped (see Connection.checkOutputBound).
     let maxQueuedOutput: Int
     private var listener: Listener?
+    private let listenFD: Int32
     /// Loop 0 watches the process's signals.
     var signalWatcher: SignalWatcher?
     private var nextConnectionNumber: UInt64 = 0
@@ -37,6 +38,12 @@ public final class LoopServer {
         pongTimeout = Clock.nanoseconds(seconds: config.pongTimeout)
         closeTimeout = Clock.nanoseconds(seconds: config.closeTimeout)
         maxQueuedOutput = 2 * config.maxOutboundBytes + loop.readBuffer.count
+        self.listenFD = listenFD
+    }
+
+    /// Starts accepting connections; until then the kernel queues them in the backlog.
+    public func startAccepting() throws {
+        guard !draining, listener == nil else { return }
         listener = try Listener(fd: listenFD, loop: loop) { [unowned self] fd in self.accept(fd) }
     }
 

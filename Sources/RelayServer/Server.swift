@@ -29,8 +29,11 @@ public final class Server: Sendable {
 
     private let listenFDs: [Int32]
 
-    /// Runs until a signal stops the server. `makeApplication` runs once on each loop.
-    public func run(makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication) throws {
+    /// Runs until a signal stops the server. `makeApplication` runs once on each loop;
+    /// `beforeAccepting` runs once with every loop's handle, after every loop is set up and before
+    /// any of them accepts a connection (tasks it queues on a loop run before the first accept).
+    public func run(makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication,
+                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }) throws {
         let fds = listenFDs, config = self.config
         let started = try group.start { [self] loop in
             let server = try LoopServer(loop: loop, config: config, listenFD: fds[loop.index], application: makeApplication(loop))
@@ -40,6 +43,16 @@ public final class Server: Sendable {
             }
         }
         handles.withLock { $0 = started }
+        beforeAccepting(started)
+        for handle in started {
+            handle.execute { [logger] loop in
+                do {
+                    try (loop.context as? LoopServer)?.startAccepting()
+                } catch {
+                    logger.critical("cannot accept connections", metadata: ["loop": "\(loop.index)", "error": "\(error)"])
+                }
+            }
+        }
         // A stop signal that loop 0 handled before the handles were stored here found nothing to
         // shut down: honour it now. (A second shutdown() is harmless: LoopServer ignores it.)
         if stopping.withLock({ $0 }) { shutdown() }

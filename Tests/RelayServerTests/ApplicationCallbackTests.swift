@@ -58,6 +58,7 @@ final class ApplicationCallbackTests: XCTestCase {
         var config = config
         config.loops = 1
         let server = try LoopServer(loop: loop, config: config, listenFD: fd, application: app)
+        try server.startAccepting()
         app.onAllClosed = { loop.atEndOfTurn { loop.stop() } }
         let guardTimer = LoopTimer { XCTFail("timed out"); loop.stop() }
         loop.timers.schedule(guardTimer, after: 10_000_000_000, now: Clock.now())

@@ -1,0 +1,92 @@
+import Buffers
+
+/// The seam between the gateway and the engines (in-memory, Redis). One instance per loop,
+/// called on that loop; every completion runs on that loop too. Engines own channel streams
+/// (offsets, epochs, history), presence and idempotency, and deliver to each loop the frames it
+/// must fan out to its local subscribers through the `BrokerDelegate`.
+public protocol Broker: AnyObject {
+    var delegate: BrokerDelegate? { get set }
+
+    /// Registers this loop's interest in a channel (idempotent per channel) and returns the
+    /// stream position; with `since`, also the publications after it, in order, or
+    /// `recovered == false` when they are gone. Every live publication after the reply is
+    /// delivered to `BrokerDelegate.deliver` after the completion runs.
+    func subscribe(_ request: SubscribeRequest, completion: @escaping (Result<SubscribeResult, BrokerError>) -> Void)
+
+    /// Removes a subscriber (its presence, if it had any); `lastOnLoop` ends this loop's interest.
+    func unsubscribe(channel: String, member: PresenceMember?, lastOnLoop: Bool, options: ChannelOptions)
+
+    func publish(_ request: PublishRequest, completion: @escaping (Result<PublishResult, BrokerError>) -> Void)
+
+    /// An ephemeral frame to the channel's subscribers on every loop, never stored (typing).
+    func broadcast(channel: String, frame: SharedBytes)
+
+    func history(channel: String, limit: Int, before: UInt64?, completion: @escaping (Result<HistoryResult, BrokerError>) -> Void)
+
+    func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void)
+}
+
+/// The loop's side of the broker: frames to fan out to local subscribers.
+public protocol BrokerDelegate: AnyObject {
+    func deliver(channel: String, frame: SharedBytes)
+}
+
+public struct SubscribeRequest: Sendable {
+    public let channel: String
+    public let since: StreamPosition?
+    /// Set when the namespace tracks presence.
+    public let member: PresenceMember?
+    public let options: ChannelOptions
+
+    public init(channel: String, since: StreamPosition?, member: PresenceMember?, options: ChannelOptions) {
+        self.channel = channel
+        self.since = since
+        self.member = member
+        self.options = options
+    }
+}
+
+public struct SubscribeResult: Sendable {
+    public let position: StreamPosition
+    /// Whether `since` could be honoured; the missed publications are in `publications`.
+    public let recovered: Bool
+    public let publications: [Publication]
+}
+
+public struct PublishResult: Sendable, Equatable {
+    public let offset: UInt64
+    public let epoch: String
+    /// True when an idempotency key matched: nothing was published this time.
+    public let duplicate: Bool
+}
+
+public struct HistoryResult: Sendable {
+    public let position: StreamPosition
+    public let publications: [Publication]
+}
+
+/// A connection present in a channel: the user, the connection, the public info from its token.
+public struct PresenceMember: Sendable, Hashable {
+    public let user: String
+    public let connection: UInt64
+    /// Compact JSON from the token's `info` claim, if any.
+    public let info: String?
+
+    public init(user: String, connection: UInt64, info: String?) {
+        self.user = user
+        self.connection = connection
+        self.info = info
+    }
+}
+
+/// A user present in a channel, however many connections they have there.
+public struct PresenceEntry: Sendable, Equatable {
+    public let user: String
+    public let connections: Int
+    public let info: String?
+}
+
+public enum BrokerError: Error, Sendable, Equatable {
+    /// The engine cannot serve the request now (e.g. Redis unreachable).
+    case unavailable
+}

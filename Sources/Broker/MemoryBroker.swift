@@ -1,0 +1,160 @@
+import Buffers
+import Reactor
+
+/// One loop's side of the in-memory engine: the Broker the gateway calls, and the shard of
+/// channels this loop owns. Requests for a channel go to its owner (directly when that is this
+/// loop); replies come back through the caller's task queue.
+public final class MemoryBroker: Broker {
+    public weak var delegate: BrokerDelegate?
+    let engine: MemoryEngine
+    unowned let loop: EventLoop
+    private var peers: [LoopBound<MemoryBroker>] = []
+    private var handles: [LoopHandle] = []
+    private var streams: [String: ChannelStream] = [:]
+    private lazy var sweepTimer = LoopTimer { [unowned self] in self.sweep() }
+    static let sweepInterval: UInt64 = 1_000_000_000
+
+    init(engine: MemoryEngine, loop: EventLoop) {
+        self.engine = engine
+        self.loop = loop
+    }
+
+    func connect(peers: [LoopBound<MemoryBroker>], handles: [LoopHandle]) {
+        self.peers = peers
+        self.handles = handles
+        loop.timers.schedule(sweepTimer, after: Self.sweepInterval, now: loop.now)
+    }
+
+    /// Seconds on the monotonic clock, for history TTLs and idempotency windows.
+    private var now: Double { Double(loop.now) / 1e9 }
+
+    // MARK: Routing
+
+    /// Runs `work` on the loop that owns `channel`.
+    private func onOwner(of channel: String, _ work: @escaping @Sendable (MemoryBroker) -> Void) {
+        let owner = engine.owner(of: channel)
+        if owner == loop.index {
+            work(self)
+        } else {
+            let peer = peers[owner]
+            handles[owner].execute { _ in work(peer.value) }
+        }
+    }
+
+    /// Runs a caller's completion on the caller's loop.
+    private func reply<T: Sendable>(_ completion: LoopBound<(T) -> Void>, _ value: T) {
+        if completion.loopIndex == loop.index {
+            completion.value(value)
+        } else {
+            handles[completion.loopIndex].execute { _ in completion.value(value) }
+        }
+    }
+
+    private func fanOut(_ stream: ChannelStream, _ frame: SharedBytes) {
+        let channel = stream.name
+        for index in stream.interestedLoops {
+            if index == loop.index {
+                delegate?.deliver(channel: channel, frame: frame)
+            } else {
+                let peer = peers[index]
+                handles[index].execute { _ in peer.value.delegate?.deliver(channel: channel, frame: frame) }
+            }
+        }
+    }
+
+    private func stream(_ channel: String) -> ChannelStream {
+        if let stream = streams[channel] { return stream }
+        let epoch = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        let stream = ChannelStream(name: channel, epoch: epoch)
+        streams[channel] = stream
+        return stream
+    }
+
+    // MARK: Broker
+
+    public func subscribe(_ request: SubscribeRequest, completion: @escaping (Result<SubscribeResult, BrokerError>) -> Void) {
+        let done = LoopBound(completion, loop: loop.index)
+        let origin = loop.index
+        onOwner(of: request.channel) { owner in
+            owner.reply(done, .success(owner.subscribeOwned(request, from: origin)))
+        }
+    }
+
+    private func subscribeOwned(_ request: SubscribeRequest, from origin: Int) -> SubscribeResult {
+        let stream = stream(request.channel)
+        stream.interestedLoops.insert(origin)
+        var recovered = false
+        var publications: [Publication] = []
+        if let since = request.since, let missed = stream.publications(after: since) {
+            recovered = true
+            publications = missed
+        }
+        if let member = request.member, request.options.presence, stream.join(member), request.options.joinLeave {
+            fanOut(stream, engine.encoder.join(channel: request.channel, user: member.user, info: member.info))
+        }
+        return SubscribeResult(position: stream.position, recovered: recovered, publications: publications)
+    }
+
+    public func unsubscribe(channel: String, member: PresenceMember?, lastOnLoop: Bool, options: ChannelOptions) {
+        let origin = loop.index
+        onOwner(of: channel) { owner in
+            guard let stream = owner.streams[channel] else { return }
+            if let member, options.presence, stream.leave(member), options.joinLeave {
+                owner.fanOut(stream, owner.engine.encoder.leave(channel: channel, user: member.user))
+            }
+            if lastOnLoop { stream.interestedLoops.remove(origin) }
+        }
+    }
+
+    public func publish(_ request: PublishRequest, completion: @escaping (Result<PublishResult, BrokerError>) -> Void) {
+        let done = LoopBound(completion, loop: loop.index)
+        onOwner(of: request.channel) { owner in
+            owner.reply(done, .success(owner.publishOwned(request)))
+        }
+    }
+
+    private func publishOwned(_ request: PublishRequest) -> PublishResult {
+        let stream = stream(request.channel)
+        let now = self.now
+        if let first = stream.remembered(user: request.user, key: request.key, now: now) { return first }
+        let offset = stream.nextOffset()
+        let publication = engine.encoder.publication(channel: request.channel, offset: offset, data: request.data, user: request.user)
+        stream.append(publication, options: request.options, now: now)
+        let result = PublishResult(offset: offset, epoch: stream.epoch, duplicate: false)
+        stream.remember(result, user: request.user, key: request.key, window: request.options.idempotencyWindow, now: now)
+        fanOut(stream, publication.frame)
+        return result
+    }
+
+    public func broadcast(channel: String, frame: SharedBytes) {
+        onOwner(of: channel) { owner in
+            if let stream = owner.streams[channel] { owner.fanOut(stream, frame) }
+        }
+    }
+
+    public func history(channel: String, limit: Int, before: UInt64?,
+                        completion: @escaping (Result<HistoryResult, BrokerError>) -> Void) {
+        let done = LoopBound(completion, loop: loop.index)
+        onOwner(of: channel) { owner in
+            let stream = owner.stream(channel)
+            owner.reply(done, .success(HistoryResult(position: stream.position, publications: stream.page(limit: limit, before: before))))
+        }
+    }
+
+    public func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void) {
+        let done = LoopBound(completion, loop: loop.index)
+        onOwner(of: channel) { owner in
+            owner.reply(done, .success(owner.streams[channel]?.presenceEntries ?? []))
+        }
+    }
+
+    // MARK: Upkeep
+
+    /// Drops expired history and idempotency entries, and channels nobody needs any more (their
+    /// epoch goes with them: a client that comes back is told to refetch).
+    private func sweep() {
+        let now = self.now
+        streams = streams.filter { !$0.value.expire(now: now) }
+        loop.timers.schedule(sweepTimer, after: Self.sweepInterval, now: loop.now)
+    }
+}
