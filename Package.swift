@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["Auth"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Buffers", "Reactor"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
         .testTarget(name: "RelayServerTests", dependencies: ["RelayServer"]),
     ]

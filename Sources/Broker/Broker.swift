@@ -84,6 +84,12 @@ public struct PresenceEntry: Sendable, Equatable {
     public let user: String
     public let connections: Int
     public let info: String?
+
+    public init(user: String, connections: Int, info: String?) {
+        self.user = user
+        self.connections = connections
+        self.info = info
+    }
 }
 
 public enum BrokerError: Error, Sendable, Equatable {

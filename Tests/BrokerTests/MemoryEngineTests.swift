@@ -1,0 +1,193 @@
+import Broker
+import Buffers
+import Glibc
+import Logging
+import Reactor
+import XCTest
+
+/// The in-memory engine on three real loops. Each test drives one loop through its task queue and
+/// waits for the outcome, so cross-loop routing, ordering and fan-out are exercised for real.
+final class MemoryEngineTests: XCTestCase {
+    /// Frames are readable text: "kind:channel:detail".
+    struct TextEncoding: PushEncoding {
+        func frame(_ text: String) -> SharedBytes {
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { SharedBytes(copying: $0) }
+        }
+        func publication(channel: String, offset: UInt64, data: [UInt8], user: String?) -> Publication {
+            let frame = frame("pub:\(channel):\(offset):\(String(decoding: data, as: UTF8.self))")
+            return Publication(offset: offset, frame: frame, body: 0..<frame.count)
+        }
+        func join(channel: String, user: String, info: String?) -> SharedBytes { frame("join:\(channel):\(user)") }
+        func leave(channel: String, user: String) -> SharedBytes { frame("leave:\(channel):\(user)") }
+    }
+
+    /// Records what the engine delivers to one loop.
+    final class Recorder: BrokerDelegate, @unchecked Sendable {
+        let loop: Int
+        let log: Locked<[String]>
+        init(loop: Int, log: Locked<[String]>) { self.loop = loop; self.log = log }
+        func deliver(channel: String, frame: SharedBytes) {
+            let text = String(decoding: frame.bytes, as: UTF8.self)
+            log.withLock { $0.append("\(loop)>\(text)") }
+        }
+    }
+
+    final class Node: @unchecked Sendable {
+        let brokers = Locked<[Int: LoopBound<MemoryBroker>]>([:])
+        let deliveries = Locked<[String]>([])
+        var handles: [LoopHandle] = []
+        var group: LoopGroup!
+    }
+
+    var node: Node!
+    let options = ChannelOptions(historySize: 3, historyTTL: 60, presence: true, joinLeave: true, idempotencyWindow: 60)
+
+    override func setUpWithError() throws {
+        LoopGroup.prepareProcessSignals()
+        let node = Node()
+        let engine = MemoryEngine(loops: 3, encoder: TextEncoding())
+        node.group = LoopGroup(count: 3, logger: Logger(label: "test"))
+        node.handles = try node.group.start { loop in
+            let broker = engine.makeBroker(on: loop)
+            let recorder = Recorder(loop: loop.index, log: node.deliveries)
+            broker.delegate = recorder
+            loop.context = [broker, recorder] as [AnyObject] as AnyObject
+            node.brokers.withLock { $0[loop.index] = LoopBound(broker, loop: loop.index) }
+        }
+        engine.activate(node.handles)
+        self.node = node
+    }
+
+    override func tearDown() {
+        node.group.stopAll()
+        node.group.waitUntilStopped()
+    }
+
+    /// Runs `body` with loop `index`'s broker on that loop and waits for the value it reports.
+    func on<T: Sendable>(_ index: Int, _ body: @escaping @Sendable (MemoryBroker, @escaping @Sendable (T) -> Void) -> Void) -> T {
+        let result = Locked<T?>(nil)
+        let node = self.node!
+        node.handles[index].execute { _ in
+            let broker = node.brokers.withLock { $0[index]! }.value
+            body(broker) { value in result.withLock { $0 = value } }
+        }
+        let deadline = Clock.now() + 5_000_000_000
+        while Clock.now() < deadline {
+            if let value = result.withLock({ $0 }) { return value }
+            usleep(1000)
+        }
+        XCTFail("no answer from loop \(index)")
+        fatalError("timed out")
+    }
+
+    func subscribe(_ index: Int, _ channel: String, since: StreamPosition? = nil, member: PresenceMember? = nil) -> SubscribeResult {
+        let options = self.options
+        return on(index) { broker, done in
+            broker.subscribe(SubscribeRequest(channel: channel, since: since, member: member, options: options)) { done(try! $0.get()) }
+        }
+    }
+
+    func publish(_ index: Int, _ channel: String, _ data: String, user: String? = "u", key: String? = nil) -> PublishResult {
+        let options = self.options
+        return on(index) { broker, done in
+            broker.publish(PublishRequest(channel: channel, data: Array(data.utf8), user: user, key: key, options: options)) { done(try! $0.get()) }
+        }
+    }
+
+    /// Waits until the delivery log has settled (no change for 50 ms) and returns it.
+    func deliveries() -> [String] {
+        var last = -1
+        while true {
+            usleep(50_000)
+            let now = node.deliveries.withLock { $0 }
+            if now.count == last { return now }
+            last = now.count
+        }
+    }
+
+    func testAPublicationReachesEverySubscribedLoopOnce() {
+        for loop in 0..<3 { _ = subscribe(loop, "room:a") }
+        let result = publish(1, "room:a", "hello")
+        XCTAssertEqual(result.offset, 1)
+        XCTAssertFalse(result.duplicate)
+        XCTAssertEqual(deliveries().sorted(), ["0>pub:room:a:1:hello", "1>pub:room:a:1:hello", "2>pub:room:a:1:hello"])
+    }
+
+    func testOnlyLoopsWithSubscribersReceive() {
+        _ = subscribe(2, "room:b")
+        _ = publish(0, "room:b", "x")
+        XCTAssertEqual(deliveries(), ["2>pub:room:b:1:x"])
+    }
+
+    func testOffsetsIncreaseAndRecoveryReturnsWhatWasMissed() {
+        let first = subscribe(0, "room:c")
+        XCTAssertEqual(first.position.offset, 0)
+        for n in 1...2 { _ = publish(1, "room:c", "m\(n)") }
+        let position = StreamPosition(offset: 1, epoch: first.position.epoch)
+        let again = subscribe(2, "room:c", since: position)
+        XCTAssertTrue(again.recovered)
+        XCTAssertEqual(again.publications.map(\.offset), [2])
+        XCTAssertEqual(again.position, StreamPosition(offset: 2, epoch: first.position.epoch))
+    }
+
+    func testRecoveryFailsWhenHistoryIsTooShortOrTheEpochChanged() {
+        let first = subscribe(0, "room:d")
+        for n in 1...5 { _ = publish(0, "room:d", "m\(n)") }
+        let tooOld = subscribe(1, "room:d", since: StreamPosition(offset: 1, epoch: first.position.epoch))
+        XCTAssertFalse(tooOld.recovered, "history keeps 3: offsets 3...5")
+        let justInside = subscribe(1, "room:d", since: StreamPosition(offset: 2, epoch: first.position.epoch))
+        XCTAssertTrue(justInside.recovered)
+        XCTAssertEqual(justInside.publications.map(\.offset), [3, 4, 5])
+        let otherEpoch = subscribe(1, "room:d", since: StreamPosition(offset: 5, epoch: "another"))
+        XCTAssertFalse(otherEpoch.recovered)
+        let future = subscribe(1, "room:d", since: StreamPosition(offset: 9, epoch: first.position.epoch))
+        XCTAssertFalse(future.recovered)
+    }
+
+    func testAnIdempotencyKeyPublishesOnce() {
+        _ = subscribe(0, "room:e")
+        let first = publish(1, "room:e", "once", user: "alice", key: "k1")
+        let again = publish(2, "room:e", "once", user: "alice", key: "k1")
+        let otherUser = publish(2, "room:e", "once", user: "bob", key: "k1")
+        XCTAssertEqual(again.offset, first.offset)
+        XCTAssertTrue(again.duplicate)
+        XCTAssertEqual(otherUser.offset, first.offset + 1, "keys are per user")
+        XCTAssertEqual(deliveries().count, 2)
+    }
+
+    func testJoinAndLeaveOncePerUserWhateverTheirConnections() {
+        _ = subscribe(0, "room:f")
+        let phone = PresenceMember(user: "alice", connection: 1, info: nil)
+        let laptop = PresenceMember(user: "alice", connection: 2, info: nil)
+        _ = subscribe(1, "room:f", member: phone)
+        _ = subscribe(2, "room:f", member: laptop)
+        let present: [PresenceEntry] = on(0) { broker, done in broker.presence(channel: "room:f") { done(try! $0.get()) } }
+        XCTAssertEqual(present, [PresenceEntry(user: "alice", connections: 2, info: nil)])
+        let options = self.options
+        let unsubscribed: Bool = on(1) { broker, done in
+            broker.unsubscribe(channel: "room:f", member: phone, lastOnLoop: true, options: options)
+            done(true)
+        }
+        XCTAssertTrue(unsubscribed)
+        let _: Bool = on(2) { broker, done in
+            broker.unsubscribe(channel: "room:f", member: laptop, lastOnLoop: true, options: options)
+            done(true)
+        }
+        let log = deliveries()
+        XCTAssertEqual(log.filter { $0.contains("join:") }.count, 2, "one join, seen by loops 0 and 1: \(log)")
+        XCTAssertEqual(log.filter { $0.hasPrefix("0>leave:room:f:alice") }.count, 1, "one leave, after the last connection: \(log)")
+    }
+
+    func testHistoryPages() {
+        for n in 1...5 { _ = publish(0, "room:g", "m\(n)") }
+        let page: [UInt64] = on(1) { broker, done in
+            broker.history(channel: "room:g", limit: 2, before: 5) { done(try! $0.get().publications.map(\.offset)) }
+        }
+        XCTAssertEqual(page, [3, 4])
+        let latest: [UInt64] = on(2) { broker, done in
+            broker.history(channel: "room:g", limit: 10, before: nil) { done(try! $0.get().publications.map(\.offset)) }
+        }
+        XCTAssertEqual(latest, [3, 4, 5])
+    }
+}
