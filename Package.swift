@@ -46,10 +46,18 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // The client protocol: commands, auth, namespaces and fan-out to local subscribers.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "Auth", "Broker", "Buffers", "JSON", "Reactor", "RelayServer", "WebSocket",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "relay",
             dependencies: [
-                "RelayServer",
+                "Gateway", "RelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,18 +1,18 @@
 /// Reads typed values out of a decoded YAML/JSON document, with errors that name the key, and
 /// refuses keys nobody reads (a typo must not silently fall back to a default).
-struct ConfigReader {
-    let path: String
+public struct ConfigReader {
+    public let path: String
     let values: [String: Any]
     private var known: Set<String> = []
 
-    init(path: String, values: [String: Any]) {
+    public init(path: String, values: [String: Any]) {
         self.path = path
         self.values = values
     }
 
-    private func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    mutating func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+    public mutating func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
         known.insert(key)
         guard let raw = values[key] else { return value }
         guard let number = raw as? Int else { throw ConfigError("\(keyPath(key)): expected an integer, got \(describe(raw))") }
@@ -20,7 +20,7 @@ struct ConfigReader {
         return number
     }
 
-    mutating func seconds(_ key: String, default value: Double, range: ClosedRange<Double>) throws -> Double {
+    public mutating func seconds(_ key: String, default value: Double, range: ClosedRange<Double>) throws -> Double {
         known.insert(key)
         guard let raw = values[key] else { return value }
         let number: Double
@@ -31,14 +31,43 @@ struct ConfigReader {
         return number
     }
 
-    mutating func string(_ key: String, default value: String) throws -> String {
+    public mutating func string(_ key: String, default value: String) throws -> String {
         known.insert(key)
         guard let raw = values[key] else { return value }
         guard let string = raw as? String else { throw ConfigError("\(keyPath(key)): expected a string, got \(describe(raw))") }
         return string
     }
 
-    mutating func strings(_ key: String, default value: [String]) throws -> [String] {
+    public mutating func bool(_ key: String, default value: Bool) throws -> Bool {
+        known.insert(key)
+        guard let raw = values[key] else { return value }
+        guard let bool = raw as? Bool else { throw ConfigError("\(keyPath(key)): expected true or false, got \(describe(raw))") }
+        return bool
+    }
+
+    public mutating func optionalString(_ key: String) throws -> String? {
+        known.insert(key)
+        guard values[key] != nil else { return nil }
+        return try string(key, default: "")
+    }
+
+    /// The mapping's keys, for sections whose keys are names (the namespaces).
+    public var keys: [String] { values.keys.sorted() }
+
+    /// Each element of a list of mappings (e.g. the auth keys), as readers named key[index].
+    public mutating func sections(_ key: String) throws -> [ConfigReader] {
+        known.insert(key)
+        guard let raw = values[key] else { return [] }
+        guard let list = raw as? [Any] else { throw ConfigError("\(keyPath(key)): expected a list, got \(describe(raw))") }
+        return try list.enumerated().map { index, element in
+            guard let dictionary = element as? [String: Any] else {
+                throw ConfigError("\(keyPath(key))[\(index)]: expected a mapping, got \(describe(element))")
+            }
+            return ConfigReader(path: "\(keyPath(key))[\(index)]", values: dictionary)
+        }
+    }
+
+    public mutating func strings(_ key: String, default value: [String]) throws -> [String] {
         known.insert(key)
         guard let raw = values[key] else { return value }
         guard let list = raw as? [Any], let strings = list as? [String] else {
@@ -47,14 +76,14 @@ struct ConfigReader {
         return strings
     }
 
-    mutating func section(_ key: String) throws -> ConfigReader {
+    public mutating func section(_ key: String) throws -> ConfigReader {
         known.insert(key)
         guard let raw = values[key] else { return ConfigReader(path: keyPath(key), values: [:]) }
         guard let dictionary = raw as? [String: Any] else { throw ConfigError("\(keyPath(key)): expected a mapping, got \(describe(raw))") }
         return ConfigReader(path: keyPath(key), values: dictionary)
     }
 
-    func rejectUnknownKeys() throws {
+    public func rejectUnknownKeys() throws {
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError("\(keyPath(unknown)): unknown setting")
         }

@@ -39,16 +39,31 @@ public struct ServerConfig: Sendable {
     /// Reads a YAML (or JSON, a subset of YAML) file; missing keys keep their defaults, unknown
     /// keys and wrong values are errors that name the key.
     public static func load(path: String) throws -> ServerConfig {
+        var reader = try document(path: path)
+        let config = try read(from: &reader)
+        try reader.rejectUnknownKeys()
+        return config
+    }
+
+    public static func document(path: String) throws -> ConfigReader {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw ConfigError("\(path): cannot read the file (\(error.localizedDescription))")
         }
-        return try parse(yaml: text, source: path)
+        return try document(yaml: text, source: path)
     }
 
     public static func parse(yaml text: String, source: String = "config") throws -> ServerConfig {
+        var reader = try document(yaml: text, source: source)
+        let config = try read(from: &reader)
+        try reader.rejectUnknownKeys()
+        return config
+    }
+
+    /// Parses a YAML (or JSON) document into the reader its sections are read from.
+    public static func document(yaml text: String, source: String) throws -> ConfigReader {
         let document: Any?
         do {
             document = try Yams.load(yaml: text)
@@ -58,8 +73,13 @@ public struct ServerConfig: Sendable {
         guard let root = (document ?? [String: Any]()) as? [String: Any] else {
             throw ConfigError("\(source): the top level must be a mapping")
         }
+        return ConfigReader(path: "", values: root)
+    }
+
+    /// Reads the transport's sections (listen, loops, limits, timeouts, log); the caller checks
+    /// for unknown keys once every part of the config has read its own.
+    public static func read(from reader: inout ConfigReader) throws -> ServerConfig {
         var config = ServerConfig()
-        var reader = ConfigReader(path: "", values: root)
 
         var listen = try reader.section("listen")
         config.host = try listen.string("host", default: config.host)
@@ -94,7 +114,6 @@ public struct ServerConfig: Sendable {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
             throw ConfigError("log.level: \(config.logLevel) is not one of trace, debug, info, notice, warning, error, critical")
         }
-        try reader.rejectUnknownKeys()
         guard config.maxFrameSize <= config.maxMessageSize else {
             throw ConfigError("limits.max_frame_size: \(config.maxFrameSize) is larger than limits.max_message_size (\(config.maxMessageSize))")
         }

@@ -3,31 +3,46 @@ import RelayServer
 
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve a plain WebSocket echo endpoint (conformance suites, load tests of the transport)."
+        abstract: "Serve a plain WebSocket echo endpoint (conformance suites, load tests of the transport).",
+        discussion: "Without --config: 127.0.0.1:9001, one loop, path /, messages up to 16 MiB. With --config, the file's transport settings apply, and any flag given overrides its setting."
     )
 
-    @Option(name: .long, help: "Config file for the settings not given here.")
+    @Option(name: .long, help: "Config file for the transport settings (its gateway sections are checked, not used).")
     var config: String?
-    @Option(name: .long, help: "Address to listen on.")
-    var host = "127.0.0.1"
-    @Option(name: .long, help: "TCP port (0 picks a free one and prints it).")
-    var port = 9001
-    @Option(name: .long, help: "Event loops (0: one per core).")
-    var loops = 1
-    @Option(name: .long, help: "Path that upgrades to WebSocket.")
-    var path = "/"
-    @Option(name: .long, help: "Largest message (and frame) accepted, in bytes.")
-    var maxMessageSize = 16 * 1024 * 1024
+    @Option(name: .long, help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+    @Option(name: .long, help: "TCP port; 0 picks a free one and prints it (default 9001).")
+    var port: Int?
+    @Option(name: .long, help: "Event loops; 0: one per core (default 1).")
+    var loops: Int?
+    @Option(name: .long, help: "Path that upgrades to WebSocket (default /).")
+    var path: String?
+    @Option(name: .long, help: "Largest message and frame accepted, in bytes (default 16 MiB).")
+    var maxMessageSize: Int?
 
     func run() throws {
-        var settings = try loadConfig(config)
-        settings.host = host
-        settings.port = port
-        settings.loops = loops
-        settings.webSocketPath = path
-        settings.maxMessageSize = maxMessageSize
-        settings.maxFrameSize = maxMessageSize
-        settings.maxOutboundBytes = max(settings.maxOutboundBytes, 2 * maxMessageSize + 1024)
+        var settings: ServerConfig
+        if let config {
+            settings = try loadRelayConfig(config).server
+        } else {
+            settings = ServerConfig()
+            settings.host = "127.0.0.1"
+            settings.port = 9001
+            settings.loops = 1
+            settings.webSocketPath = "/"
+            settings.maxMessageSize = 16 * 1024 * 1024
+            settings.maxFrameSize = settings.maxMessageSize
+        }
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        if let loops { settings.loops = loops }
+        if let path { settings.webSocketPath = path }
+        if let maxMessageSize {
+            settings.maxMessageSize = maxMessageSize
+            settings.maxFrameSize = maxMessageSize
+        }
+        // Echo replies are as large as the requests: let a whole message be in flight each way.
+        settings.maxOutboundBytes = max(settings.maxOutboundBytes, 2 * settings.maxMessageSize + 1024)
         let logger = makeLogger(level: settings.logLevel)
         try runServer(settings, logger: logger) { _ in EchoApplication() }
     }

@@ -1,16 +1,23 @@
 import ArgumentParser
+import Gateway
 import RelayServer
 
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run Relay with a config file.")
+    static let configuration = CommandConfiguration(abstract: "Run the Relay gateway with a config file.")
 
-    @Option(name: .long, help: "Path to the YAML or JSON config file (defaults apply when omitted).")
-    var config: String?
+    @Option(name: .long, help: "Path to the YAML or JSON config file.")
+    var config = "config/relay.yaml"
 
     func run() throws {
-        let settings = try loadConfig(config)
-        let logger = makeLogger(level: settings.logLevel)
-        // The gateway application arrives with the client protocol; until then the transport echoes.
-        try runServer(settings, logger: logger) { _ in EchoApplication() }
+        let settings = try loadRelayConfig(config)
+        let logger = makeLogger(level: settings.server.logLevel)
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(config: settings.gateway, loops: settings.server.effectiveLoops)
+        } catch let error as ConfigError {
+            throw ValidationError("config: \(error)")
+        }
+        try runServer(settings.server, logger: logger, makeApplication: { gateway.makeLoop($0) },
+                      beforeAccepting: { gateway.activate($0) })
     }
 }

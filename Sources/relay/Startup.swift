@@ -1,13 +1,14 @@
 import ArgumentParser
 import Glibc
+import Gateway
 import Logging
 import Reactor
 import RelayServer
 
-func loadConfig(_ path: String?) throws -> ServerConfig {
-    guard let path else { return ServerConfig() }
+/// The whole config file; a wrong key or value stops Relay with a message that names it.
+func loadRelayConfig(_ path: String) throws -> RelayConfig {
     do {
-        return try ServerConfig.load(path: path)
+        return try RelayConfig.load(path: path)
     } catch let error as ConfigError {
         throw ValidationError("config: \(error)")
     }
@@ -23,7 +24,8 @@ func makeLogger(level: String) -> Logger {
 }
 
 func runServer(_ config: ServerConfig, logger: Logger,
-               makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication) throws {
+               makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication,
+               beforeAccepting: ([LoopHandle]) -> Void = { _ in }) throws {
     let server: Server
     do {
         server = try Server(config: config, logger: logger)
@@ -33,6 +35,6 @@ func runServer(_ config: ServerConfig, logger: Logger,
     // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
     print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
     fflush(nil)
-    try server.run(makeApplication: makeApplication)
+    try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting)
     logger.notice("stopped")
 }

@@ -149,19 +149,22 @@ class RelayFactory:
 
     def echo(self, *args: str, config: dict | str | None = None, loops: int = 1) -> RelayProcess:
         """`relay echo --host 127.0.0.1 --port 0 --loops N ARGS`, ready."""
-        process = self.spawn("echo", "--host", "127.0.0.1", "--port", "0", "--loops", str(loops), *args,
+        # `relay echo` serves on / by default; with a config file the file's path would apply instead.
+        path = () if "--path" in args else ("--path", "/")
+        process = self.spawn("echo", "--host", "127.0.0.1", "--port", "0", "--loops", str(loops), *path, *args,
                              config=config)
         process.wait_ready()
         return process
 
     def serve(self, config: dict | str) -> RelayProcess:
-        """`relay serve --config FILE`, ready. A dict gets host 127.0.0.1 and port 0 unless it sets them."""
+        """The transport with a config file: `relay echo --config FILE`, ready (the gateway's own tests
+        use `relay serve`). A dict gets host 127.0.0.1 and port 0 unless it sets them."""
         if isinstance(config, dict):
             config = json.loads(json.dumps(config))
             listen = config.setdefault("listen", {})
             listen.setdefault("host", "127.0.0.1")
             listen.setdefault("port", 0)
-        process = self.spawn("serve", config=config)
+        process = self.spawn("echo", config=config)
         process.wait_ready()
         return process
 

@@ -177,7 +177,7 @@ def test_echo_refuses_bad_config_too(relay):
 
 def test_port_in_use_is_refused(relay):
     first = relay.serve({})
-    result = relay.run_to_exit("serve", config={"listen": {"host": "127.0.0.1", "port": first.port}})
+    result = relay.run_to_exit("echo", config={"listen": {"host": "127.0.0.1", "port": first.port}})
     output = (result.stdout + result.stderr).decode("utf-8", "replace")
     assert result.returncode != 0, output
     assert "listen" in output, output

@@ -1,0 +1,58 @@
+import Auth
+import Broker
+import Reactor
+import RelayServer
+
+/// One connection's session: who it is once authenticated, and what it is subscribed to.
+final class Client {
+    enum Subscription {
+        /// Asked the broker; live publications are not delivered until its answer. The serial
+        /// tells that answer apart from one for an earlier subscribe to the same channel.
+        case pending(UInt64)
+        case active
+
+        var isActive: Bool { if case .active = self { return true } else { return false } }
+    }
+
+    unowned(unsafe) let connection: Connection
+    var user: String?
+    /// Compact JSON of the token's `info` claim, shown in presence.
+    var info: String?
+    /// Channels and prefix patterns from the token's `channels` claim.
+    var grantedChannels: [String] = []
+    var expiresAt: Double = 0
+    var subscriptions: [String: Subscription] = [:]
+    /// One timer per client, re-armed: the auth timeout, then the token's expiry warning and end.
+    let timer: LoopTimer
+    var timerPurpose = TimerPurpose.authTimeout
+    /// Closed or closing: completions that arrive later must not touch the connection.
+    var gone = false
+
+    enum TimerPurpose { case authTimeout, expiryWarning, expiry }
+
+    init(connection: Connection, timer: LoopTimer) {
+        self.connection = connection
+        self.timer = timer
+    }
+
+    private var serial: UInt64 = 0
+
+    var isAuthenticated: Bool { user != nil }
+
+    func nextSerial() -> UInt64 {
+        serial += 1
+        return serial
+    }
+
+    func member(in policy: NamespacePolicy) -> PresenceMember? {
+        guard policy.presence, let user else { return nil }
+        return PresenceMember(user: user, connection: connection.id, info: info)
+    }
+
+    func adopt(_ claims: Claims) {
+        user = claims.subject
+        info = claims.info
+        grantedChannels = claims.channels
+        expiresAt = claims.expiresAt
+    }
+}

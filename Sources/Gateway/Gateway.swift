@@ -1,0 +1,98 @@
+import Auth
+import Broker
+import Foundation
+import Reactor
+import RelayServer
+
+/// What every loop of the gateway shares, read-only: the config, the token verifier and the
+/// engine. Each loop gets its own `GatewayLoop` from `makeLoop`.
+public final class Gateway: Sendable {
+    public let config: GatewayConfig
+    let verifier: JWTVerifier
+    let engine: MemoryEngine
+
+    public init(config: GatewayConfig, loops: Int) throws {
+        self.config = config
+        verifier = JWTVerifier(keys: try Self.keys(config.auth), options: .init(
+            leeway: config.auth.leeway, issuer: config.auth.issuer, audience: config.auth.audience,
+            maxTokenBytes: config.auth.maxTokenBytes))
+        engine = MemoryEngine(loops: loops, encoder: Pushes())
+    }
+
+    public func makeLoop(_ loop: EventLoop) -> GatewayLoop {
+        GatewayLoop(gateway: self, loop: loop, broker: engine.makeBroker(on: loop))
+    }
+
+    /// Wires the loops' brokers together; call before the loops accept connections.
+    public func activate(_ handles: [LoopHandle]) {
+        engine.activate(handles)
+    }
+
+    /// The verification keys of the config. Errors name the key's config entry and never show
+    /// secret material.
+    static func keys(_ auth: GatewayConfig.AuthConfig) throws -> KeySet {
+        var keys: [VerificationKey] = []
+        for (index, entry) in auth.keys.enumerated() {
+            let path = "auth.keys[\(index)]"
+            var algorithms = Set<JWTAlgorithm>()
+            for name in entry.algorithms {
+                guard let algorithm = JWTAlgorithm(rawValue: name) else {
+                    throw ConfigError("\(path).algorithms: \(name) is not one of \(JWTAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                algorithms.insert(algorithm)
+            }
+            do {
+                if let file = entry.publicKeyFile {
+                    let pem = try String(contentsOfFile: file, encoding: .utf8)
+                    keys.append(try VerificationKey(pem: pem, kid: entry.kid, algorithms: algorithms))
+                } else {
+                    keys.append(try VerificationKey(secret: try secret(entry, path: path), kid: entry.kid, algorithms: algorithms))
+                }
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw ConfigError("\(path): \(error)")
+            }
+        }
+        if let file = auth.jwksFile {
+            do {
+                keys += try KeySet.load(jwksFile: file).keys
+            } catch {
+                throw ConfigError("auth.jwks_file: \(error)")
+            }
+        }
+        guard !keys.isEmpty else { throw ConfigError("auth: configure at least one key (auth.keys or auth.jwks_file)") }
+        return KeySet(keys)
+    }
+
+    private static func secret(_ entry: GatewayConfig.KeyConfig, path: String) throws -> [UInt8] {
+        if let secret = entry.secret { return Array(secret.utf8) }
+        if let variable = entry.secretEnv {
+            guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                throw ConfigError("\(path).secret_env: the environment variable \(variable) is not set")
+            }
+            return Array(value.utf8)
+        }
+        let file = entry.secretFile!
+        do {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            return Array(text.trimmingCharacters(in: .newlines).utf8)
+        } catch {
+            throw ConfigError("\(path).secret_file: cannot read \(file)")
+        }
+    }
+}
+
+/// The whole config file: the transport's sections and the gateway's.
+public struct RelayConfig: Sendable {
+    public var server: ServerConfig
+    public var gateway: GatewayConfig
+
+    public static func load(path: String) throws -> RelayConfig {
+        var reader = try ServerConfig.document(path: path)
+        let server = try ServerConfig.read(from: &reader)
+        let gateway = try GatewayConfig.read(from: &reader)
+        try reader.rejectUnknownKeys()
+        return RelayConfig(server: server, gateway: gateway)
+    }
+}

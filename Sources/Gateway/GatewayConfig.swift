@@ -1,0 +1,86 @@
+import RelayServer
+
+/// The gateway's settings: authentication, namespaces and per-connection limits. Read from the
+/// same file as the transport's; every key is documented in config/relay.yaml and docs/CONFIG.md.
+public struct GatewayConfig: Sendable {
+    /// One verification key: a shared secret (HS*) or a public key file (RS*, PS256, ES*, EdDSA).
+    public struct KeyConfig: Sendable {
+        public var kid: String?
+        public var algorithms: [String]
+        /// The secret itself (development only: prefer secret_file or secret_env in production).
+        public var secret: String?
+        public var secretFile: String?
+        /// The name of an environment variable holding the secret.
+        public var secretEnv: String?
+        public var publicKeyFile: String?
+    }
+
+    public struct AuthConfig: Sendable {
+        public var keys: [KeyConfig] = []
+        public var jwksFile: String?
+        public var issuer: String?
+        public var audience: String?
+        public var leeway = 30.0
+        public var maxTokenBytes = 8192
+        /// Seconds a new connection has to authenticate; then it is closed with 4001.
+        public var timeout = 10.0
+        /// Accept `?token=` on the upgrade URL. Off by default: URLs end up in proxy logs.
+        public var allowQueryToken = false
+        /// How long before `exp` a connection is sent `token_expiring`.
+        public var expiryWarning = 60.0
+    }
+
+    public var auth = AuthConfig()
+    public var namespaces: [String: NamespacePolicy] = [:]
+    public var maxSubscriptionsPerConnection = 100
+    public var idempotencyWindow = 300.0
+    public var maxHistoryPage = 100
+
+    public init() {}
+
+    public static func read(from reader: inout ConfigReader) throws -> GatewayConfig {
+        var config = GatewayConfig()
+        var auth = try reader.section("auth")
+        config.auth.keys = try auth.sections("keys").map { entry in
+            var entry = entry
+            let key = KeyConfig(
+                kid: try entry.optionalString("kid"),
+                algorithms: try entry.strings("algorithms", default: []),
+                secret: try entry.optionalString("secret"),
+                secretFile: try entry.optionalString("secret_file"),
+                secretEnv: try entry.optionalString("secret_env"),
+                publicKeyFile: try entry.optionalString("public_key_file"))
+            try entry.rejectUnknownKeys()
+            let sources = [key.secret, key.secretFile, key.secretEnv, key.publicKeyFile].compactMap { $0 }
+            guard sources.count == 1 else {
+                throw ConfigError("\(entry.path): give exactly one of secret, secret_file, secret_env, public_key_file")
+            }
+            guard !key.algorithms.isEmpty else { throw ConfigError("\(entry.keyPath("algorithms")): list the algorithms this key verifies") }
+            return key
+        }
+        config.auth.jwksFile = try auth.optionalString("jwks_file")
+        config.auth.issuer = try auth.optionalString("issuer")
+        config.auth.audience = try auth.optionalString("audience")
+        config.auth.leeway = try auth.seconds("leeway", default: config.auth.leeway, range: 0...3600)
+        config.auth.maxTokenBytes = try auth.int("max_token_bytes", default: config.auth.maxTokenBytes, range: 256...65536)
+        config.auth.timeout = try auth.seconds("timeout", default: config.auth.timeout, range: 0.1...3600)
+        config.auth.allowQueryToken = try auth.bool("allow_query_token", default: false)
+        config.auth.expiryWarning = try auth.seconds("expiry_warning", default: config.auth.expiryWarning, range: 0...86_400)
+        try auth.rejectUnknownKeys()
+
+        var namespaces = try reader.section("namespaces")
+        for name in namespaces.keys {
+            var section = try namespaces.section(name)
+            guard !name.isEmpty, !name.contains(":") else { throw ConfigError("\(section.path): a namespace name has no colon") }
+            config.namespaces[name] = try NamespacePolicy.read(&section)
+        }
+        try namespaces.rejectUnknownKeys()
+
+        var gateway = try reader.section("gateway")
+        config.maxSubscriptionsPerConnection = try gateway.int("max_subscriptions", default: config.maxSubscriptionsPerConnection, range: 1...100_000)
+        config.idempotencyWindow = try gateway.seconds("idempotency_window", default: config.idempotencyWindow, range: 0...86_400)
+        config.maxHistoryPage = try gateway.int("max_history_page", default: config.maxHistoryPage, range: 1...10_000)
+        try gateway.rejectUnknownKeys()
+        return config
+    }
+}

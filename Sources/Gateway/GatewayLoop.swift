@@ -1,0 +1,408 @@
+import Auth
+import Broker
+import Buffers
+import Foundation
+import JSON
+import Logging
+import Reactor
+import RelayServer
+import WebSocket
+
+/// The gateway on one loop: the client protocol over each connection, the loop's local
+/// subscriptions, and fan-out of what the broker delivers to them.
+public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
+    static let subprotocol = "relay.v1"
+    static let tokenSubprotocolPrefix = "relay.token."
+
+    let gateway: Gateway
+    unowned let loop: EventLoop
+    let broker: Broker
+    private var clients: [UInt64: Client] = [:]
+    private var channels: [String: LocalChannel] = [:]
+    /// Claims verified during the upgrade, handed to the connection that opens right after.
+    private var upgradeClaims: Claims?
+
+    /// This loop's subscribers of one channel.
+    final class LocalChannel {
+        var clients: [Client] = []
+        /// Subscribes sent to the broker and not answered yet: the loop's interest must stay.
+        var pending = 0
+        var isEmpty: Bool { clients.isEmpty && pending == 0 }
+    }
+
+    init(gateway: Gateway, loop: EventLoop, broker: Broker) {
+        self.gateway = gateway
+        self.loop = loop
+        self.broker = broker
+        broker.delegate = self
+    }
+
+    private var config: GatewayConfig { gateway.config }
+    private var logger: Logger { loop.logger }
+    private var wallClock: Double { Date().timeIntervalSince1970 }
+
+    // MARK: BrokerDelegate
+
+    public func deliver(channel: String, frame: SharedBytes) {
+        guard let local = channels[channel] else { return }
+        for client in local.clients { client.connection.send(frame: frame) }
+    }
+
+    // MARK: Upgrade
+
+    public func negotiate(_ request: UpgradeRequest) -> Result<String?, HandshakeRejection> {
+        upgradeClaims = nil
+        let offered = request.subprotocols.filter { !$0.hasPrefix(Self.tokenSubprotocolPrefix) }
+        if !offered.isEmpty, !offered.contains(Self.subprotocol) {
+            return .failure(HandshakeRejection(.badRequest, reason: "no supported subprotocol offered (relay.v1)"))
+        }
+        var token = request.subprotocols.first { $0.hasPrefix(Self.tokenSubprotocolPrefix) }
+            .map { String($0.dropFirst(Self.tokenSubprotocolPrefix.count)) }
+        if token == nil, let authorization = request.head.value("Authorization"),
+           authorization.lowercased().hasPrefix("bearer ") {
+            token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        if token == nil, config.auth.allowQueryToken, let query = request.head.query {
+            token = query.split(separator: "&").first { $0.hasPrefix("token=") }.map { String($0.dropFirst(6)) }?.removingPercentEncoding
+        }
+        if let token {
+            switch gateway.verifier.verify(token, now: wallClock) {
+            case .success(let claims):
+                upgradeClaims = claims
+            case .failure(let error):
+                return .failure(HandshakeRejection(.unauthorized, reason: "token refused: \(error.code)"))
+            }
+        }
+        return .success(offered.contains(Self.subprotocol) ? Self.subprotocol : nil)
+    }
+
+    public func connectionOpened(_ connection: Connection, request: UpgradeRequest) {
+        let id = connection.id
+        let timer = LoopTimer { [unowned self] in self.timerFired(id) }
+        let client = Client(connection: connection, timer: timer)
+        clients[id] = client
+        if let claims = upgradeClaims {
+            upgradeClaims = nil
+            authenticate(client, claims)
+        } else {
+            arm(client, .authTimeout, after: config.auth.timeout)
+        }
+    }
+
+    public func connectionClosed(_ connection: Connection) {
+        guard let client = clients.removeValue(forKey: connection.id) else { return }
+        client.gone = true
+        loop.timers.cancel(client.timer)
+        for (channel, subscription) in client.subscriptions where subscription.isActive {
+            leave(channel, client)
+        }
+        client.subscriptions = [:]
+    }
+
+    // MARK: Commands
+
+    public func connection(_ connection: Connection, received opcode: Opcode, payload: UnsafeRawBufferPointer) {
+        guard let client = clients[connection.id] else { return }
+        guard opcode == .text else {
+            connection.close(.unsupportedData, reason: "relay.v1 is JSON in text frames")
+            return
+        }
+        switch ClientCommand.parse(payload) {
+        case .failure(let failure):
+            send(client, Reply.error(id: failure.id, failure.error, failure.message))
+        case .success(let envelope):
+            handle(envelope, from: client, frame: payload)
+        }
+    }
+
+    private func handle(_ envelope: ClientCommand.Envelope, from client: Client, frame: UnsafeRawBufferPointer) {
+        let id = envelope.id
+        if case .connect = envelope.command {} else if !client.isAuthenticated {
+            send(client, Reply.error(id: id, .notConnected, "send connect with a token first"))
+            return
+        }
+        switch envelope.command {
+        case .connect(let token): connect(client, id: id, token: token)
+        case .subscribe(let channel, let token, let since): subscribe(client, id: id, channel: channel, token: token, since: since)
+        case .unsubscribe(let channel): unsubscribe(client, id: id, channel: channel)
+        case .publish(let channel, let data, let key):
+            publish(client, id: id, channel: channel, data: Array(UnsafeRawBufferPointer(rebasing: frame[data])), key: key)
+        case .presence(let channel): presence(client, id: id, channel: channel)
+        case .history(let channel, let limit, let before): history(client, id: id, channel: channel, limit: limit, before: before)
+        case .refresh(let token): refresh(client, id: id, token: token)
+        case .ping: send(client, Reply.result(id: id) { _ in })
+        }
+    }
+
+    private func connect(_ client: Client, id: [UInt8], token: String) {
+        guard !client.isAuthenticated else {
+            send(client, Reply.error(id: id, .alreadyConnected, "this connection is authenticated already"))
+            return
+        }
+        switch gateway.verifier.verify(token, now: wallClock) {
+        case .failure(let error):
+            logger.info("connect refused", metadata: ["conn": "\(client.connection.id)", "reason": "\(error.code)"])
+            send(client, Reply.error(id: id, .authFailed, error.code))
+            client.connection.close(CloseCode(rawValue: GatewayCloseCode.authFailed), reason: "authentication failed")
+        case .success(let claims):
+            authenticate(client, claims)
+            send(client, Reply.result(id: id) { writer in
+                writer.key("user"); writer.string(claims.subject)
+                writer.key("expires"); writer.int(Int64(claims.expiresAt))
+            })
+        }
+    }
+
+    private func authenticate(_ client: Client, _ claims: Claims) {
+        client.adopt(claims)
+        scheduleExpiry(client)
+        logger.debug("authenticated", metadata: ["conn": "\(client.connection.id)", "user": "\(claims.subject)"])
+    }
+
+    private func refresh(_ client: Client, id: [UInt8], token: String) {
+        switch gateway.verifier.verify(token, now: wallClock) {
+        case .failure(let error):
+            send(client, Reply.error(id: id, .authFailed, error.code))
+        case .success(let claims) where claims.subject != client.user:
+            send(client, Reply.error(id: id, .permissionDenied, "the new token is for another user"))
+        case .success(let claims):
+            client.adopt(claims)
+            scheduleExpiry(client)
+            send(client, Reply.result(id: id) { writer in writer.key("expires"); writer.int(Int64(claims.expiresAt)) })
+        }
+    }
+
+    /// The namespace of a channel, or the error reply for it.
+    private func policy(for channel: String, client: Client, id: [UInt8]) -> (ChannelName, NamespacePolicy)? {
+        guard let name = ChannelName(channel) else {
+            send(client, Reply.error(id: id, .badRequest, "a channel is namespace:name"))
+            return nil
+        }
+        guard let policy = config.namespaces[String(name.namespace)] else {
+            send(client, Reply.error(id: id, .unknownNamespace, "no namespace \(name.namespace.prefix(64))"))
+            return nil
+        }
+        return (name, policy)
+    }
+
+    private func subscribe(_ client: Client, id: [UInt8], channel: String, token: String?, since: StreamPosition?) {
+        guard let (name, policy) = self.policy(for: channel, client: client, id: id) else { return }
+        guard client.subscriptions[channel] == nil else {
+            send(client, Reply.error(id: id, .alreadySubscribed, "already subscribed to \(channel)"))
+            return
+        }
+        guard client.subscriptions.count < config.maxSubscriptionsPerConnection else {
+            send(client, Reply.error(id: id, .limitExceeded, "at most \(config.maxSubscriptionsPerConnection) subscriptions per connection"))
+            return
+        }
+        if let denial = permission(client, name, policy, subscriptionToken: token) {
+            send(client, Reply.error(id: id, .permissionDenied, denial))
+            return
+        }
+        let serial = client.nextSerial()
+        client.subscriptions[channel] = .pending(serial)
+        let local = channels[channel] ?? LocalChannel()
+        channels[channel] = local
+        local.pending += 1
+        let member = client.member(in: policy)
+        let request = SubscribeRequest(channel: channel, since: since, member: member,
+                                       options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
+        broker.subscribe(request) { [unowned self] result in
+            local.pending -= 1
+            guard !client.gone, case .pending(serial)? = client.subscriptions[channel] else {
+                // Unsubscribed or gone while waiting: undo what the broker did for it.
+                if case .success = result { broker.unsubscribe(channel: channel, member: member, lastOnLoop: local.isEmpty, options: request.options) }
+                dropIfEmpty(channel, local)
+                return
+            }
+            switch result {
+            case .failure:
+                client.subscriptions[channel] = nil
+                dropIfEmpty(channel, local)
+                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
+            case .success(let subscribed):
+                client.subscriptions[channel] = .active
+                send(client, Reply.result(id: id) { writer in
+                    writer.key("offset"); writer.int(Int64(subscribed.position.offset))
+                    writer.key("epoch"); writer.string(subscribed.position.epoch)
+                    if since != nil { writer.key("recovered"); writer.bool(subscribed.recovered) }
+                })
+                for publication in subscribed.publications { client.connection.send(frame: publication.frame) }
+                local.clients.append(client)
+            }
+        }
+    }
+
+    /// Nil when allowed; otherwise why not (for the error reply). Any one rule suffices.
+    private func permission(_ client: Client, _ name: ChannelName, _ policy: NamespacePolicy, subscriptionToken: String?) -> String? {
+        var reason = "not allowed to subscribe to \(name.full)"
+        for rule in policy.subscribe {
+            switch rule {
+            case .public, .authenticated:
+                return nil
+            case .own:
+                if name.name == client.user?[...] { return nil }
+            case .claim:
+                if client.grantedChannels.contains(where: name.isGranted) { return nil }
+            case .token:
+                guard let subscriptionToken else { reason = "this channel needs a subscription token"; continue }
+                switch gateway.verifier.verify(subscriptionToken, now: wallClock) {
+                case .failure(let error):
+                    reason = "subscription token refused: \(error.code)"
+                case .success(let claims) where claims.subject == client.user && claims.channel == name.full:
+                    return nil
+                case .success:
+                    reason = "the subscription token is for another user or channel"
+                }
+            }
+        }
+        return reason
+    }
+
+    private func unsubscribe(_ client: Client, id: [UInt8], channel: String) {
+        guard let subscription = client.subscriptions.removeValue(forKey: channel) else {
+            send(client, Reply.error(id: id, .notSubscribed, "not subscribed to \(channel)"))
+            return
+        }
+        // A pending subscribe is undone by its completion, which sees it is no longer wanted.
+        if subscription.isActive { leave(channel, client) }
+        send(client, Reply.result(id: id) { _ in })
+    }
+
+    /// Removes an active subscriber from the loop and the broker.
+    private func leave(_ channel: String, _ client: Client) {
+        guard let local = channels[channel], let index = local.clients.firstIndex(where: { $0 === client }) else { return }
+        local.clients.remove(at: index)
+        let policy = ChannelName(channel).flatMap { config.namespaces[String($0.namespace)] } ?? NamespacePolicy()
+        broker.unsubscribe(channel: channel, member: client.member(in: policy), lastOnLoop: local.isEmpty,
+                           options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
+        dropIfEmpty(channel, local)
+    }
+
+    private func dropIfEmpty(_ channel: String, _ local: LocalChannel) {
+        if local.isEmpty, channels[channel] === local { channels[channel] = nil }
+    }
+
+    private func publish(_ client: Client, id: [UInt8], channel: String, data: [UInt8], key: String?) {
+        guard let (_, policy) = self.policy(for: channel, client: client, id: id) else { return }
+        guard policy.publish == .subscribers, client.subscriptions[channel]?.isActive == true else {
+            let message = policy.publish == .server ? "only the server publishes to \(channel)" : "subscribe to \(channel) before publishing"
+            send(client, Reply.error(id: id, .permissionDenied, message))
+            return
+        }
+        guard data.count <= policy.maxPublicationBytes else {
+            send(client, Reply.error(id: id, .tooLarge, "data is \(data.count) bytes; the limit is \(policy.maxPublicationBytes)"))
+            return
+        }
+        let request = PublishRequest(channel: channel, data: data, user: client.user, key: key,
+                                     options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
+        broker.publish(request) { [unowned self] result in
+            guard !client.gone else { return }
+            switch result {
+            case .failure:
+                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry with the same key"))
+            case .success(let published):
+                send(client, Reply.result(id: id) { writer in
+                    writer.key("offset"); writer.int(Int64(published.offset))
+                    writer.key("epoch"); writer.string(published.epoch)
+                })
+            }
+        }
+    }
+
+    private func requireSubscription(_ client: Client, id: [UInt8], channel: String) -> NamespacePolicy? {
+        guard let (_, policy) = self.policy(for: channel, client: client, id: id) else { return nil }
+        guard client.subscriptions[channel]?.isActive == true else {
+            send(client, Reply.error(id: id, .notSubscribed, "subscribe to \(channel) first"))
+            return nil
+        }
+        return policy
+    }
+
+    private func presence(_ client: Client, id: [UInt8], channel: String) {
+        guard let policy = requireSubscription(client, id: id, channel: channel) else { return }
+        guard policy.presence else {
+            send(client, Reply.error(id: id, .notAvailable, "the namespace of \(channel) has no presence"))
+            return
+        }
+        broker.presence(channel: channel) { [unowned self] result in
+            guard !client.gone else { return }
+            switch result {
+            case .failure:
+                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
+            case .success(let entries):
+                send(client, Reply.result(id: id) { writer in
+                    writer.key("users")
+                    writer.beginArray()
+                    for entry in entries {
+                        writer.beginObject()
+                        writer.key("user"); writer.string(entry.user)
+                        writer.key("connections"); writer.int(Int64(entry.connections))
+                        if let info = entry.info { writer.key("info"); Array(info.utf8).withUnsafeBytes { writer.raw($0) } }
+                        writer.endObject()
+                    }
+                    writer.endArray()
+                })
+            }
+        }
+    }
+
+    private func history(_ client: Client, id: [UInt8], channel: String, limit: Int?, before: UInt64?) {
+        guard requireSubscription(client, id: id, channel: channel) != nil else { return }
+        let limit = min(limit ?? 20, config.maxHistoryPage)
+        broker.history(channel: channel, limit: limit, before: before) { [unowned self] result in
+            guard !client.gone else { return }
+            switch result {
+            case .failure:
+                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
+            case .success(let page):
+                send(client, Reply.result(id: id) { writer in
+                    writer.key("offset"); writer.int(Int64(page.position.offset))
+                    writer.key("epoch"); writer.string(page.position.epoch)
+                    writer.key("publications")
+                    writer.beginArray()
+                    for publication in page.publications { writer.raw(publication.bodyBytes) }
+                    writer.endArray()
+                })
+            }
+        }
+    }
+
+    // MARK: Timers
+
+    private func arm(_ client: Client, _ purpose: Client.TimerPurpose, after seconds: Double) {
+        client.timerPurpose = purpose
+        loop.timers.schedule(client.timer, after: Clock.nanoseconds(seconds: seconds), now: loop.now)
+    }
+
+    private func scheduleExpiry(_ client: Client) {
+        let remaining = client.expiresAt - wallClock
+        if remaining - config.auth.expiryWarning > 0 {
+            arm(client, .expiryWarning, after: remaining - config.auth.expiryWarning)
+        } else {
+            arm(client, .expiry, after: max(0, remaining))
+        }
+    }
+
+    private func timerFired(_ id: UInt64) {
+        guard let client = clients[id] else { return }
+        switch client.timerPurpose {
+        case .authTimeout:
+            guard !client.isAuthenticated else { return }
+            client.connection.close(CloseCode(rawValue: GatewayCloseCode.authTimeout), reason: "no connect within the auth timeout")
+        case .expiryWarning:
+            let expires = Int64(client.expiresAt)
+            send(client, Pushes.single("token_expiring") { writer in writer.key("expires"); writer.int(expires) })
+            arm(client, .expiry, after: max(0, client.expiresAt - wallClock))
+        case .expiry:
+            let remaining = client.expiresAt - wallClock
+            guard remaining <= 0 else { return scheduleExpiry(client) }
+            send(client, Pushes.single("disconnect") { writer in writer.key("reason"); writer.string("token_expired") })
+            client.connection.close(CloseCode(rawValue: GatewayCloseCode.tokenExpired), reason: "token expired")
+        }
+    }
+
+    private func send(_ client: Client, _ json: [UInt8]) {
+        json.withUnsafeBytes { client.connection.send(.text, payload: $0) }
+    }
+}

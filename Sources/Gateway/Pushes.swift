@@ -1,0 +1,97 @@
+import Broker
+import Buffers
+import JSON
+import WebSocket
+
+/// Server-initiated messages, each encoded once into a complete text frame that is queued as is
+/// to every connection that gets it.
+struct Pushes: PushEncoding {
+    static func frame(_ json: [UInt8]) -> SharedBytes {
+        let header = FrameWriter.headerSize(payloadLength: json.count, masked: false)
+        return SharedBytes(count: header + json.count) { target in
+            FrameWriter.writeHeader(into: target.baseAddress!, opcode: .text, payloadLength: json.count)
+            json.withUnsafeBytes { (target.baseAddress! + header).copyMemory(from: $0.baseAddress!, byteCount: json.count) }
+        }
+    }
+
+    /// `{"push":"publication","channel":C,"pub":{"offset":N,"user":U,"data":D}}`; the `pub`
+    /// object is the publication's body, which history replies embed as is.
+    func publication(channel: String, offset: UInt64, data: [UInt8], user: String?) -> Publication {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("push"); writer.string("publication")
+        writer.key("channel"); writer.string(channel)
+        writer.key("pub")
+        let bodyStart = writer.bytes.count
+        writer.beginObject()
+        writer.key("offset"); writer.int(Int64(offset))
+        if let user { writer.key("user"); writer.string(user) }
+        writer.key("data"); data.withUnsafeBytes { writer.raw($0) }
+        writer.endObject()
+        let bodyEnd = writer.bytes.count
+        writer.endObject()
+        let frame = Self.frame(writer.bytes)
+        let header = frame.count - writer.bytes.count
+        return Publication(offset: offset, frame: frame, body: (header + bodyStart)..<(header + bodyEnd))
+    }
+
+    func join(channel: String, user: String, info: String?) -> SharedBytes {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("push"); writer.string("join")
+        writer.key("channel"); writer.string(channel)
+        writer.key("user"); writer.string(user)
+        if let info { writer.key("info"); Array(info.utf8).withUnsafeBytes { writer.raw($0) } }
+        writer.endObject()
+        return Self.frame(writer.bytes)
+    }
+
+    func leave(channel: String, user: String) -> SharedBytes {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("push"); writer.string("leave")
+        writer.key("channel"); writer.string(channel)
+        writer.key("user"); writer.string(user)
+        writer.endObject()
+        return Self.frame(writer.bytes)
+    }
+
+    /// A push for one connection (token_expiring, disconnect): `{"push":NAME, ...fields}`.
+    static func single(_ name: String, _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("push"); writer.string(name)
+        fields(&writer)
+        writer.endObject()
+        return writer.bytes
+    }
+}
+
+/// Replies to commands: `{"id":ID,"result":{...}}` or `{"id":ID,"error":{"code":C,"message":M}}`.
+enum Reply {
+    static func result(id: [UInt8], _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("id"); id.withUnsafeBytes { writer.raw($0) }
+        writer.key("result")
+        writer.beginObject()
+        fields(&writer)
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+
+    static func error(id: [UInt8]?, _ error: ProtocolError, _ message: String) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("id")
+        if let id { id.withUnsafeBytes { writer.raw($0) } } else { writer.null() }
+        writer.key("error")
+        writer.beginObject()
+        writer.key("code"); writer.string(error.rawValue)
+        writer.key("message"); writer.string(message)
+        writer.endObject()
+        writer.endObject()
+        return writer.bytes
+    }
+}

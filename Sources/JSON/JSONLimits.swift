@@ -1,0 +1,18 @@
+/// Bounds on what one parse may build. A gateway parses what strangers send: these keep the work
+/// and memory for one message proportional to something the operator chose, and bound the
+/// parser's explicit stack. The defaults are generous for commands yet finite.
+public struct JSONLimits: Sendable, Equatable {
+    /// Arrays and objects nested inside each other; `[[1]]` has depth 2, a scalar depth 0.
+    public var maxDepth: Int
+    /// Input bytes between a string's quotes (keys included). The decoded string is never longer.
+    public var maxStringBytes: Int
+    /// Elements of one array, or members of one object.
+    public var maxMembers: Int
+
+    public init(maxDepth: Int = 32, maxStringBytes: Int = 1 << 20, maxMembers: Int = 100_000) {
+        precondition(maxDepth >= 0 && maxStringBytes >= 0 && maxMembers >= 0, "limits must not be negative")
+        self.maxDepth = maxDepth
+        self.maxStringBytes = maxStringBytes
+        self.maxMembers = maxMembers
+    }
+}
