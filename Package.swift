@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "relay",
             dependencies: [
-                "Gateway", "RelayServer",
+                "Auth", "Gateway", "RelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

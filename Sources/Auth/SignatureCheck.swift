@@ -33,6 +33,13 @@ enum SignatureCheck {
     /// HMAC, compared in constant time (CRYPTO_memcmp) so the time taken reveals nothing about
     /// how many leading bytes of a forged MAC were right.
     private static func hmac(_ signature: [UInt8], over input: ArraySlice<UInt8>, secret: [UInt8], digest: Digest) -> Bool {
+        // The length is public (it follows from the algorithm), so checking it first leaks nothing.
+        guard let mac = mac(over: input, secret: secret, digest: digest), mac.count == signature.count else { return false }
+        return CRYPTO_memcmp(mac, signature, signature.count) == 0
+    }
+
+    /// The HMAC of `input`, or nil when OpenSSL fails.
+    static func mac(over input: ArraySlice<UInt8>, secret: [UInt8], digest: Digest) -> [UInt8]? {
         var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let computed = discardingOpenSSLErrors {
@@ -41,9 +48,8 @@ enum SignatureCheck {
                      message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count, &mac, &length)
             }
         }
-        // The length is public (it follows from the algorithm), so checking it first leaks nothing.
-        guard computed != nil, Int(length) == signature.count else { return false }
-        return CRYPTO_memcmp(mac, signature, signature.count) == 0
+        guard computed != nil else { return nil }
+        return Array(mac[..<Int(length)])
     }
 
     /// EVP_DigestVerify: RSA PKCS#1 v1.5 by default; RSA-PSS (RFC 7518 §3.5: MGF1 with the same

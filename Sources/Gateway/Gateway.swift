@@ -65,6 +65,15 @@ public final class Gateway: Sendable {
         return KeySet(keys)
     }
 
+    /// The secret of the first key that may verify HS256: what `relay token` signs development
+    /// tokens with.
+    public static func developmentSecret(_ auth: GatewayConfig.AuthConfig) throws -> [UInt8] {
+        guard let index = auth.keys.firstIndex(where: { $0.algorithms.contains("HS256") && $0.publicKeyFile == nil }) else {
+            throw ConfigError("auth.keys: no key with an HS256 secret to sign development tokens with")
+        }
+        return try secret(auth.keys[index], path: "auth.keys[\(index)]")
+    }
+
     private static func secret(_ entry: GatewayConfig.KeyConfig, path: String) throws -> [UInt8] {
         if let secret = entry.secret { return Array(secret.utf8) }
         if let variable = entry.secretEnv {

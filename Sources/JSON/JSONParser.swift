@@ -33,6 +33,7 @@ struct Parser: ~Copyable {
     let base: UnsafePointer<UInt8>
     let count: Int
     let limits: JSONLimits
+    let maxDepth: Int
     var index = 0
     /// A string with escapes is decoded here first, reused from string to string.
     var scratch: [UInt8] = []
@@ -63,6 +64,7 @@ struct Parser: ~Copyable {
         self.base = base
         self.count = count
         self.limits = limits
+        maxDepth = min(limits.maxDepth, JSONLimits.maxSupportedDepth)
     }
 
     mutating func parseDocument() throws(JSONError) -> JSONValue {
@@ -151,7 +153,7 @@ struct Parser: ~Copyable {
     /// Enters the container whose bracket is at `index`, leaving `index` at the first
     /// non-whitespace byte inside it.
     private mutating func open(isObject: Bool) throws(JSONError) {
-        guard frames.count < limits.maxDepth else { throw JSONError(.tooDeep, at: index) }
+        guard frames.count < maxDepth else { throw JSONError(.tooDeep, at: index) }
         frames.push(Frame(isObject: isObject, start: index, first: isObject ? members.count : elements.count))
         index += 1
         skipWhitespace()

@@ -5,6 +5,6 @@ struct Relay: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay",
         abstract: "A realtime WebSocket gateway.",
-        subcommands: [Serve.self, Echo.self]
+        subcommands: [Serve.self, Echo.self, Token.self]
     )
 }
