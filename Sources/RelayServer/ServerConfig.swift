@@ -63,7 +63,8 @@ public struct ServerConfig: Sendable {
     }
 
     /// Parses a YAML (or JSON) document into the reader its sections are read from.
-    public static func document(yaml text: String, source: String) throws -> ConfigReader {
+    public static func document(yaml text: String, source: String,
+                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ConfigReader {
         let document: Any?
         do {
             document = try Yams.load(yaml: text)
@@ -73,7 +74,7 @@ public struct ServerConfig: Sendable {
         guard let root = (document ?? [String: Any]()) as? [String: Any] else {
             throw ConfigError("\(source): the top level must be a mapping")
         }
-        return ConfigReader(path: "", values: root)
+        return ConfigReader(path: "", values: root, environment: environment.filter { $0.key.hasPrefix("RELAY_") })
     }
 
     /// Reads the transport's sections (listen, loops, limits, timeouts, log); the caller checks

@@ -67,3 +67,41 @@ final class ServerConfigTests: XCTestCase {
         assertRejected("listen: {port: [}", mentions: "YAML")
     }
 }
+
+final class EnvironmentOverrideTests: XCTestCase {
+    private func read(_ yaml: String, _ environment: [String: String]) throws -> ServerConfig {
+        var reader = try ServerConfig.document(yaml: yaml, source: "test", environment: environment)
+        let config = try ServerConfig.read(from: &reader)
+        try reader.rejectUnknownKeys()
+        return config
+    }
+
+    func testAVariableOverridesTheFile() throws {
+        let config = try read("listen: {port: 8080}\ntimeouts: {ping_interval: 25}",
+                              ["RELAY_LISTEN_PORT": "9000", "RELAY_TIMEOUTS_PING_INTERVAL": "2.5", "RELAY_LOOPS": "3",
+                               "RELAY_LISTEN_ALLOWED_ORIGINS": "[https://a.example, https://b.example]"])
+        XCTAssertEqual(config.port, 9000)
+        XCTAssertEqual(config.pingInterval, 2.5)
+        XCTAssertEqual(config.loops, 3)
+        XCTAssertEqual(config.allowedOrigins, ["https://a.example", "https://b.example"])
+    }
+
+    func testAVariableAppliesWhenTheFileLacksTheKey() throws {
+        XCTAssertEqual(try read("", ["RELAY_LISTEN_HOST": "127.0.0.2"]).host, "127.0.0.2")
+    }
+
+    func testABadVariableIsNamedInTheError() {
+        XCTAssertThrowsError(try read("", ["RELAY_LISTEN_PORT": "eighty"])) { error in
+            XCTAssertTrue("\(error)".contains("RELAY_LISTEN_PORT"), "\(error)")
+        }
+        XCTAssertThrowsError(try read("", ["RELAY_LIMITS_MAX_FRAME_SIZE": "1"])) { error in
+            XCTAssertTrue("\(error)".contains("RELAY_LIMITS_MAX_FRAME_SIZE"), "\(error)")
+        }
+    }
+
+    func testStringsFromTheEnvironmentStayText() throws {
+        XCTAssertEqual(try read("", ["RELAY_LOG_LEVEL": "debug"]).logLevel, "debug")
+        var reader = try ServerConfig.document(yaml: "", source: "test", environment: ["RELAY_SECRET": "123456"])
+        XCTAssertEqual(try reader.string("secret", default: ""), "123456", "a secret of digits is not a number")
+    }
+}
