@@ -41,7 +41,7 @@ let package = Package(
         .target(
             name: "RelayServer",
             dependencies: [
-                "Reactor", "WebSocket",
+                "JSON", "Reactor", "WebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]

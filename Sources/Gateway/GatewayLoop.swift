@@ -207,12 +207,31 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         let member = client.member(in: policy)
         let request = SubscribeRequest(channel: channel, since: since, member: member,
                                        options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
+        func reply(_ subscribed: SubscribeResult) -> [UInt8] {
+            Reply.result(id: id) { writer in
+                writer.key("offset"); writer.int(Int64(subscribed.position.offset))
+                writer.key("epoch"); writer.string(subscribed.position.epoch)
+                if since != nil { writer.key("recovered"); writer.bool(subscribed.recovered) }
+            }
+        }
         broker.subscribe(request) { [unowned self] result in
             local.pending -= 1
             guard !client.gone, case .pending(serial)? = client.subscriptions[channel] else {
-                // Unsubscribed or gone while waiting: undo what the broker did for it.
-                if case .success = result { broker.unsubscribe(channel: channel, member: member, lastOnLoop: local.isEmpty, options: request.options) }
+                // Unsubscribed or gone while waiting: undo what the broker did for it. Presence
+                // counts connections, not subscribes: while a newer subscribe of this connection
+                // to the channel stands, its presence stays.
+                if case .success = result {
+                    let undone = client.subscriptions[channel] == nil ? member : nil
+                    broker.unsubscribe(channel: channel, member: undone, lastOnLoop: local.isEmpty, options: request.options)
+                }
                 dropIfEmpty(channel, local)
+                // Every command gets a reply: an unsubscribe overtook this subscribe, and it
+                // succeeded, so this subscribe did too (nothing more is pushed for it).
+                guard !client.gone else { return }
+                switch result {
+                case .failure: send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
+                case .success(let subscribed): send(client, reply(subscribed))
+                }
                 return
             }
             switch result {
@@ -222,11 +241,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
             case .success(let subscribed):
                 client.subscriptions[channel] = .active
-                send(client, Reply.result(id: id) { writer in
-                    writer.key("offset"); writer.int(Int64(subscribed.position.offset))
-                    writer.key("epoch"); writer.string(subscribed.position.epoch)
-                    if since != nil { writer.key("recovered"); writer.bool(subscribed.recovered) }
-                })
+                send(client, reply(subscribed))
                 for publication in subscribed.publications { client.connection.send(frame: publication.frame) }
                 local.clients.append(client)
             }

@@ -31,6 +31,8 @@ public struct ServerConfig: Sendable {
     public var closeTimeout = 5.0
 
     public var logLevel = "info"
+    /// `json`: one JSON object per line (for log pipelines); `text`: swift-log's plain lines.
+    public var logFormat = "json"
 
     public init() {}
 
@@ -111,6 +113,10 @@ public struct ServerConfig: Sendable {
 
         var log = try reader.section("log")
         config.logLevel = try log.string("level", default: config.logLevel)
+        config.logFormat = try log.string("format", default: config.logFormat)
+        guard ["json", "text"].contains(config.logFormat) else {
+            throw ConfigError("\(log.keyPath("format")): \(config.logFormat) is not one of json, text")
+        }
         try log.rejectUnknownKeys()
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(config.logLevel) else {
             throw ConfigError("log.level: \(config.logLevel) is not one of trace, debug, info, notice, warning, error, critical")

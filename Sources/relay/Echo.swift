@@ -43,7 +43,7 @@ struct Echo: ParsableCommand {
         }
         // Echo replies are as large as the requests: let a whole message be in flight each way.
         settings.maxOutboundBytes = max(settings.maxOutboundBytes, 2 * settings.maxMessageSize + 1024)
-        let logger = makeLogger(level: settings.logLevel)
+        let logger = makeLogger(settings)
         try runServer(settings, logger: logger) { _ in EchoApplication() }
     }
 }

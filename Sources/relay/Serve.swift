@@ -10,7 +10,7 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let settings = try loadRelayConfig(config)
-        let logger = makeLogger(level: settings.server.logLevel)
+        let logger = makeLogger(settings.server)
         let gateway: Gateway
         do {
             gateway = try Gateway(config: settings.gateway, loops: settings.server.effectiveLoops)

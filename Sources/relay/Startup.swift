@@ -14,10 +14,17 @@ func loadRelayConfig(_ path: String) throws -> RelayConfig {
     }
 }
 
-func makeLogger(level: String) -> Logger {
+func makeLogger(_ config: ServerConfig) -> Logger {
+    let level = Logger.Level(rawValue: config.logLevel) ?? .info
+    let json = config.logFormat == "json"
     LoggingSystem.bootstrap { label in
+        if json {
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
         var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = Logger.Level(rawValue: level) ?? .info
+        handler.logLevel = level
         return handler
     }
     return Logger(label: "relay")

@@ -242,9 +242,13 @@ def test_origin_wildcard_allows_any(relay):
 def test_refusal_is_logged_with_status(echo_server):
     assert_refused(echo_server.port, upgrade_request("/", headers={"Upgrade": None}), 426)
     deadline = time.monotonic() + 2
-    while "status=426" not in echo_server.stderr_text() and time.monotonic() < deadline:
+    def refusals():
+        return [record for record in echo_server.log_records() if record.get("status") == "426"]
+    while not refusals() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "status=426" in echo_server.stderr_text()
+    [record] = refusals()
+    assert record["message"] == "upgrade refused" and record["level"] == "info", record
+    assert "conn" in record and "loop" in record, record
 
 
 @pytest.fixture
