@@ -88,6 +88,17 @@ class RelayProcess:
     def stderr_text(self) -> str:
         return self.stderr_path.read_bytes().decode("utf-8", "replace")
 
+    def log_records(self) -> list[dict]:
+        """The JSON log lines relay wrote to stderr (log.format json, the default), parsed."""
+        records = []
+        for line in self.stderr_text().splitlines():
+            if line.startswith("{"):
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+        return records
+
     def rss_kib(self) -> int:
         with open(f"/proc/{self.pid}/status") as status:
             for line in status:
@@ -203,6 +214,25 @@ def relay(request, tmp_path):
 def echo_server(relay) -> RelayProcess:
     """A plain `relay echo` on one loop, WebSocket path /."""
     return relay.echo()
+
+
+@pytest.fixture
+def gateway(relay):
+    """Starts the gateway: `gateway(config)` runs `relay serve --config FILE` and waits until it
+    listens. A dict config gets host 127.0.0.1 and port 0 unless it sets them
+    (gateway_support.gateway_config builds a complete one)."""
+
+    def start(config: dict | str) -> RelayProcess:
+        if isinstance(config, dict):
+            config = json.loads(json.dumps(config))
+            listen = config.setdefault("listen", {})
+            listen.setdefault("host", "127.0.0.1")
+            listen.setdefault("port", 0)
+        process = relay.spawn("serve", config=config)
+        process.wait_ready()
+        return process
+
+    return start
 
 
 @pytest.hookimpl(hookwrapper=True)
