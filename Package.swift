@@ -63,7 +63,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "FuzzHarness", dependencies: ["WebSocket"], path: "Fuzz/Harness"),
+        .target(name: "FuzzHarness", dependencies: ["WebSocket", "JSON"], path: "Fuzz/Harness"),
 
         // Helpers shared by the test targets (a seeded random generator).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -14,5 +14,7 @@ let package = Package(
                           swiftSettings: parseAsLibrary),
         .executableTarget(name: "FuzzFrameReader", dependencies: ["FuzzDriver", .product(name: "FuzzHarness", package: "Relay")],
                           swiftSettings: parseAsLibrary),
+        .executableTarget(name: "FuzzJSONParser", dependencies: ["FuzzDriver", .product(name: "FuzzHarness", package: "Relay")],
+                          swiftSettings: parseAsLibrary),
     ]
 )

@@ -1,3 +1,4 @@
+import JSON
 import WebSocket
 
 /// What the fuzzers run on each input, shared with the regression tests that replay every crasher
@@ -64,6 +65,57 @@ public enum FuzzHarness {
             // The reader streams data payloads: what a caller must keep is a header or a control frame,
             // unless the reader failed and stopped consuming.
             precondition(pending.count <= 14 + 125 || failed)
+        }
+    }
+
+    /// A client's JSON command: parsing must not crash and a refusal must point within the
+    /// input. When it parses, every value's range lies within the input (children inside their
+    /// parent, in order) and re-parses alone to the same value, and writing the value back with
+    /// JSONWriter and parsing that gives an equal value, which writes back to the same bytes.
+    public static func jsonParser(_ data: UnsafeRawBufferPointer) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(data)
+        } catch {
+            precondition(error.offset >= 0 && error.offset <= data.count, "error offset \(error.offset) outside the input")
+            return
+        }
+        checkRanges(value, within: 0..<data.count, of: data)
+        var writer = JSONWriter()
+        writer.value(value)
+        let written = writer.bytes
+        guard let reparsed = try? JSONParser.parse(written) else {
+            preconditionFailure("JSONWriter's output is refused: \(String(decoding: written, as: UTF8.self))")
+        }
+        precondition(reparsed == value, "written back and parsed, the value changed")
+        var again = JSONWriter()
+        again.value(reparsed)
+        precondition(again.bytes == written, "writing is not a fixed point")
+    }
+
+    private static func checkRanges(_ value: JSONValue, within bounds: Range<Int>, of data: UnsafeRawBufferPointer) {
+        let range = value.range
+        precondition(!range.isEmpty && range.lowerBound >= bounds.lowerBound && range.upperBound <= bounds.upperBound,
+                     "range \(range) outside \(bounds)")
+        let first = data[range.lowerBound]
+        let last = data[range.upperBound - 1]
+        switch value.kind {
+        case .null: precondition(range.count == 4 && first == UInt8(ascii: "n"))
+        case .bool: precondition(first == (value.bool! ? UInt8(ascii: "t") : UInt8(ascii: "f")))
+        case .number: precondition(first == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first))
+        case .string: precondition(range.count >= 2 && first == UInt8(ascii: "\"") && last == UInt8(ascii: "\""))
+        case .array: precondition(first == UInt8(ascii: "[") && last == UInt8(ascii: "]"))
+        case .object: precondition(first == UInt8(ascii: "{") && last == UInt8(ascii: "}"))
+        }
+        guard let alone = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: data[range])), alone == value else {
+            preconditionFailure("the bytes of \(range) alone do not parse to the same value")
+        }
+        var previousEnd = range.lowerBound
+        let children = value.array ?? value.object?.map(\.value) ?? []
+        for child in children {
+            precondition(child.range.lowerBound > previousEnd, "children out of order")
+            checkRanges(child, within: (previousEnd + 1)..<(range.upperBound - 1), of: data)
+            previousEnd = child.range.upperBound
         }
     }
 }

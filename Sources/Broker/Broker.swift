@@ -18,8 +18,9 @@ public protocol Broker: AnyObject {
 
     func publish(_ request: PublishRequest, completion: @escaping (Result<PublishResult, BrokerError>) -> Void)
 
-    /// An ephemeral frame to the channel's subscribers on every loop, never stored (typing).
-    func broadcast(channel: String, frame: SharedBytes)
+    /// An ephemeral frame to the channel's subscribers on every loop but its sender, never
+    /// stored (typing).
+    func broadcast(channel: String, frame: SharedBytes, sender: UInt64)
 
     func history(channel: String, limit: Int, before: UInt64?, completion: @escaping (Result<HistoryResult, BrokerError>) -> Void)
 
@@ -28,7 +29,16 @@ public protocol Broker: AnyObject {
 
 /// The loop's side of the broker: frames to fan out to local subscribers.
 public protocol BrokerDelegate: AnyObject {
-    func deliver(channel: String, frame: SharedBytes)
+    /// `ephemeral` is set for frames that are not stored (typing): they skip their sender and
+    /// are the first thing a backed-up connection goes without.
+    func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?)
+}
+
+public struct Ephemeral: Sendable {
+    /// The connection that sent it, which does not get it back.
+    public let sender: UInt64
+
+    public init(sender: UInt64) { self.sender = sender }
 }
 
 public struct SubscribeRequest: Sendable {

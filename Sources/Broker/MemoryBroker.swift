@@ -50,14 +50,14 @@ public final class MemoryBroker: Broker {
         }
     }
 
-    private func fanOut(_ stream: ChannelStream, _ frame: SharedBytes) {
+    private func fanOut(_ stream: ChannelStream, _ frame: SharedBytes, ephemeral: Ephemeral? = nil) {
         let channel = stream.name
         for index in stream.interestedLoops {
             if index == loop.index {
-                delegate?.deliver(channel: channel, frame: frame)
+                delegate?.deliver(channel: channel, frame: frame, ephemeral: ephemeral)
             } else {
                 let peer = peers[index]
-                handles[index].execute { _ in peer.value.delegate?.deliver(channel: channel, frame: frame) }
+                handles[index].execute { _ in peer.value.delegate?.deliver(channel: channel, frame: frame, ephemeral: ephemeral) }
             }
         }
     }
@@ -126,9 +126,9 @@ public final class MemoryBroker: Broker {
         return result
     }
 
-    public func broadcast(channel: String, frame: SharedBytes) {
+    public func broadcast(channel: String, frame: SharedBytes, sender: UInt64) {
         onOwner(of: channel) { owner in
-            if let stream = owner.streams[channel] { owner.fanOut(stream, frame) }
+            if let stream = owner.streams[channel] { owner.fanOut(stream, frame, ephemeral: Ephemeral(sender: sender)) }
         }
     }
 

@@ -12,6 +12,7 @@ enum ClientCommand {
     case presence(channel: String)
     case history(channel: String, limit: Int?, before: UInt64?)
     case refresh(token: String)
+    case typing(channel: String, started: Bool)
     case ping
 
     /// A parsed frame: the command, and the id to echo (its JSON text: an integer or a string).
@@ -69,6 +70,10 @@ enum ClientCommand {
                 if let before, before < 1 { return fail("before must be at least 1") }
                 command = .history(channel: try reader.string("channel"), limit: limit.map(Int.init), before: before.map(UInt64.init))
             case "refresh": command = .refresh(token: try reader.string("token"))
+            case "typing":
+                let state = try reader.string("state")
+                guard state == "start" || state == "stop" else { return fail("state must be start or stop") }
+                command = .typing(channel: try reader.string("channel"), started: state == "start")
             case "ping": command = .ping
             default: return fail("unknown command \(name.prefix(32))", .unknownCommand)
             }

@@ -35,6 +35,8 @@ public struct GatewayConfig: Sendable {
     public var maxSubscriptionsPerConnection = 100
     public var idempotencyWindow = 300.0
     public var maxHistoryPage = 100
+    /// The shortest time between two typing starts a connection sends to one channel.
+    public var typingInterval = 2.0
 
     public init() {}
 
@@ -80,6 +82,7 @@ public struct GatewayConfig: Sendable {
         config.maxSubscriptionsPerConnection = try gateway.int("max_subscriptions", default: config.maxSubscriptionsPerConnection, range: 1...100_000)
         config.idempotencyWindow = try gateway.seconds("idempotency_window", default: config.idempotencyWindow, range: 0...86_400)
         config.maxHistoryPage = try gateway.int("max_history_page", default: config.maxHistoryPage, range: 1...10_000)
+        config.typingInterval = try gateway.seconds("typing_interval", default: config.typingInterval, range: 0...60)
         try gateway.rejectUnknownKeys()
         return config
     }

@@ -43,9 +43,15 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     // MARK: BrokerDelegate
 
-    public func deliver(channel: String, frame: SharedBytes) {
+    public func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?) {
         guard let local = channels[channel] else { return }
-        for client in local.clients { client.connection.send(frame: frame) }
+        guard let ephemeral else {
+            for client in local.clients { client.connection.send(frame: frame) }
+            return
+        }
+        for client in local.clients where client.connection.id != ephemeral.sender && !client.connection.isBackedUp {
+            client.connection.send(frame: frame)
+        }
     }
 
     // MARK: Upgrade
@@ -130,6 +136,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         case .presence(let channel): presence(client, id: id, channel: channel)
         case .history(let channel, let limit, let before): history(client, id: id, channel: channel, limit: limit, before: before)
         case .refresh(let token): refresh(client, id: id, token: token)
+        case .typing(let channel, let started): typing(client, id: id, channel: channel, started: started)
         case .ping: send(client, Reply.result(id: id) { _ in })
         }
     }
@@ -360,6 +367,34 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 })
             }
         }
+    }
+
+    /// An ephemeral push to the channel's other subscribers. A `start` within
+    /// `gateway.typing_interval` of the last one sent is not sent again (`"sent": false`); a
+    /// `stop` always is.
+    private func typing(_ client: Client, id: [UInt8], channel: String, started: Bool) {
+        guard let policy = requireSubscription(client, id: id, channel: channel) else { return }
+        guard policy.typing else {
+            send(client, Reply.error(id: id, .notAvailable, "the namespace of \(channel) has no typing indicator"))
+            return
+        }
+        let now = Double(loop.now) / 1e9
+        if started {
+            if let last = client.lastTyping[channel], now - last < config.typingInterval {
+                send(client, Reply.result(id: id) { writer in writer.key("sent"); writer.bool(false) })
+                return
+            }
+            client.lastTyping[channel] = now
+        } else {
+            client.lastTyping[channel] = nil
+        }
+        let frame = Pushes.frame(Pushes.single("typing") { writer in
+            writer.key("channel"); writer.string(channel)
+            writer.key("user"); writer.string(client.user ?? "")
+            writer.key("state"); writer.string(started ? "start" : "stop")
+        })
+        broker.broadcast(channel: channel, frame: frame, sender: client.connection.id)
+        send(client, Reply.result(id: id) { writer in writer.key("sent"); writer.bool(true) })
     }
 
     private func history(_ client: Client, id: [UInt8], channel: String, limit: Int?, before: UInt64?) {

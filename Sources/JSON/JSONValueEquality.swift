@@ -2,9 +2,10 @@
 /// same value parsed from differently spaced input, or written back and parsed again.
 ///
 /// Objects are equal when they have the same keys with equal values, in any order (RFC 8259 §4
-/// leaves member order without meaning). Numbers are equal when both are integers within Int64
-/// and those are equal, or when neither is and their Doubles are equal (so `-0` equals `0`,
-/// and `1e400` could never reach here: the parser refuses it).
+/// leaves member order without meaning). Numbers compare as exact integers when both are Int64s;
+/// otherwise through their Doubles, the precision a JSONValue keeps for them: `1e-400` (which
+/// rounds to 0.0) equals `0`, while `9007199254740993` does not equal `9007199254740992.5` (whose
+/// Double is 2^53). So a value written back with JSONWriter and parsed again equals itself.
 extension JSONValue: Equatable {
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs.storage, rhs.storage) {
@@ -13,8 +14,12 @@ extension JSONValue: Equatable {
         case let (.bool(a), .bool(b)):
             return a == b
         case let (.number(a), .number(b)):
-            if let x = a.int64, let y = b.int64 { return x == y }
-            return a.int64 == nil && b.int64 == nil && a.double == b.double
+            switch (a.int64, b.int64) {
+            case let (x?, y?): return x == y
+            case let (x?, nil): return Int64(exactly: b.double) == x
+            case let (nil, y?): return Int64(exactly: a.double) == y
+            case (nil, nil): return a.double == b.double
+            }
         case let (.string(a), .string(b)):
             return a == b
         case let (.array(a), .array(b)):

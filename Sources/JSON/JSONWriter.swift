@@ -131,8 +131,8 @@ public struct JSONWriter: Sendable {
     }
 
     /// A parsed value, written back compactly. Integers that fit Int64 are written exactly;
-    /// other numbers as their Double, so a 20-digit literal comes back rounded (to forward
-    /// a value byte for byte, use `raw` with its range).
+    /// other numbers as their Double, so a 20-digit literal comes back rounded (to forward a
+    /// value byte for byte, use `raw` with its range).
     public mutating func value(_ value: JSONValue) {
         switch value.storage {
         case .null:
@@ -140,11 +140,13 @@ public struct JSONWriter: Sendable {
         case .bool(let flag):
             bool(flag)
         case .number(let number):
-            // -0 is an integer but not an Int64 value: `double` keeps its sign.
-            if let integer = number.int64, integer != 0 || number.double.sign == .plus {
+            if let integer = number.int64 ?? Int64(exactly: number.double), integer != 0 || number.double.sign == .plus {
+                // Exact digits, also for a Double that is an Int64 (`0.0` from `1e-400`, 2^62
+                // from `4611686018427387904.5`): the shortest form of 2^62,
+                // `4.611686018427388e+18`, would parse back as another integer.
                 int(integer)
             } else {
-                double(number.double)
+                double(number.double)  // -0 is an integer but not an Int64 value: `double` keeps its sign
             }
         case .string(let string):
             self.string(string)

@@ -392,6 +392,9 @@ public final class Connection: EventHandler, Flushable {
 
     public var pendingOutputBytes: Int { outbound.pendingBytes }
 
+    /// More than half of `max_outbound_bytes` is waiting for the peer: skip what can be skipped.
+    public var isBackedUp: Bool { outbound.pendingBytes > server.config.maxOutboundBytes / 2 }
+
     private func scheduleFlush() {
         guard !flushScheduled, phase != .closed else { return }
         flushScheduled = true

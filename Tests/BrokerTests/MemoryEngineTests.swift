@@ -27,7 +27,7 @@ final class MemoryEngineTests: XCTestCase {
         let loop: Int
         let log: Locked<[String]>
         init(loop: Int, log: Locked<[String]>) { self.loop = loop; self.log = log }
-        func deliver(channel: String, frame: SharedBytes) {
+        func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?) {
             let text = String(decoding: frame.bytes, as: UTF8.self)
             log.withLock { $0.append("\(loop)>\(text)") }
         }

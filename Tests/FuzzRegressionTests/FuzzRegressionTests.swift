@@ -24,4 +24,10 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertFalse(cases.isEmpty, "Fuzz/regressions/frame-reader holds at least the seeds")
         for (_, bytes) in cases { bytes.withUnsafeBytes { FuzzHarness.frameReader($0) } }
     }
+
+    func testJSONParserRegressions() throws {
+        let cases = try inputs("json-parser")
+        XCTAssertFalse(cases.isEmpty, "Fuzz/regressions/json-parser holds at least the seeds")
+        for (_, bytes) in cases { bytes.withUnsafeBytes { FuzzHarness.jsonParser($0) } }
+    }
 }

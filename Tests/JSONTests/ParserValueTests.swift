@@ -202,6 +202,12 @@ final class ParserValueTests: XCTestCase {
         XCTAssertEqual(try parse("100"), try parse("1e2"))
         XCTAssertEqual(try parse("0"), try parse("-0"))
         XCTAssertNotEqual(try parse("9007199254740993"), try parse("9007199254740992"))
+        // Other numbers compare by the Double they are kept as.
+        XCTAssertEqual(try parse("1e-400"), try parse("0"))
+        XCTAssertEqual(try parse("0.1"), try parse("0.10000000000000000001"))
+        XCTAssertEqual(try parse("9007199254740992"), try parse("9007199254740992.5"))
+        XCTAssertNotEqual(try parse("9007199254740993"), try parse("9007199254740992.5"))
+        XCTAssertEqual(try parse("1e19"), try parse("10000000000000000000.0"))
         // Large objects compare through a dictionary.
         let keys = (0..<40).map { "k\($0)" }
         let forward = "{" + keys.map { #""\#($0)":"\#($0)""# }.joined(separator: ",") + "}"
