@@ -25,6 +25,19 @@ public protocol Broker: AnyObject {
     func history(channel: String, limit: Int, before: UInt64?, completion: @escaping (Result<HistoryResult, BrokerError>) -> Void)
 
     func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void)
+
+    /// A connection of `user` authenticated (on any loop); its first makes the user online.
+    func userConnected(_ user: String)
+    /// An authenticated connection of `user` closed; its last makes the user offline.
+    func userDisconnected(_ user: String)
+
+    /// Which of `users` have at least one connection. With `watch`, this loop is also told every
+    /// later transition of theirs (`BrokerDelegate.statusChanged`), starting right after the
+    /// answer: none is missed between the two.
+    func online(users: [String], watch: Bool, completion: @escaping (Result<[String: Bool], BrokerError>) -> Void)
+
+    /// This loop no longer needs the transitions of `users`.
+    func unwatch(users: [String])
 }
 
 /// The loop's side of the broker: frames to fan out to local subscribers.
@@ -32,6 +45,8 @@ public protocol BrokerDelegate: AnyObject {
     /// `ephemeral` is set for frames that are not stored (typing): they skip their sender and
     /// are the first thing a backed-up connection goes without.
     func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?)
+    /// A watched user went online or offline: one transition per user, however many connections.
+    func statusChanged(user: String, frame: SharedBytes)
 }
 
 public struct Ephemeral: Sendable {

@@ -11,6 +11,7 @@ public final class MemoryBroker: Broker {
     private var peers: [LoopBound<MemoryBroker>] = []
     private var handles: [LoopHandle] = []
     private var streams: [String: ChannelStream] = [:]
+    private var users: [String: UserStatus] = [:]
     private lazy var sweepTimer = LoopTimer { [unowned self] in self.sweep() }
     static let sweepInterval: UInt64 = 1_000_000_000
 
@@ -145,6 +146,96 @@ public final class MemoryBroker: Broker {
         let done = LoopBound(completion, loop: loop.index)
         onOwner(of: channel) { owner in
             owner.reply(done, .success(owner.streams[channel]?.presenceEntries ?? []))
+        }
+    }
+
+    // MARK: Online status
+
+    /// Runs `work` on the loop that owns `user` (users are sharded like channels).
+    private func onOwner(ofUser user: String, _ work: @escaping @Sendable (MemoryBroker) -> Void) {
+        onOwner(of: "\u{1}user:" + user, work)
+    }
+
+    public func userConnected(_ user: String) {
+        onOwner(ofUser: user) { owner in
+            let status = owner.users[user] ?? UserStatus()
+            owner.users[user] = status
+            status.connections += 1
+            if status.connections == 1 { owner.tellWatchers(user, status, online: true) }
+        }
+    }
+
+    public func userDisconnected(_ user: String) {
+        onOwner(ofUser: user) { owner in
+            guard let status = owner.users[user], status.connections > 0 else { return }
+            status.connections -= 1
+            if status.connections == 0 { owner.tellWatchers(user, status, online: false) }
+            if status.isIdle { owner.users[user] = nil }
+        }
+    }
+
+    private func tellWatchers(_ user: String, _ status: UserStatus, online: Bool) {
+        guard !status.watchers.isEmpty else { return }
+        let frame = engine.encoder.status(user: user, online: online)
+        for index in status.watchers {
+            if index == loop.index {
+                delegate?.statusChanged(user: user, frame: frame)
+            } else {
+                let peer = peers[index]
+                handles[index].execute { _ in peer.value.delegate?.statusChanged(user: user, frame: frame) }
+            }
+        }
+    }
+
+    public func online(users: [String], watch: Bool, completion: @escaping (Result<[String: Bool], BrokerError>) -> Void) {
+        let origin = loop.index
+        let byOwner = Dictionary(grouping: users) { engine.owner(of: "\u{1}user:" + $0) }
+        guard !byOwner.isEmpty else { return completion(.success([:])) }
+        // Gathered on this loop: each owner answers for its users, the last answer completes.
+        let gather = Gather(expected: byOwner.count, completion: completion)
+        let done = LoopBound(gather.add, loop: origin)
+        for (_, group) in byOwner {
+            onOwner(ofUser: group[0]) { owner in
+                var answer: [String: Bool] = [:]
+                for user in group {
+                    if watch {
+                        let status = owner.users[user] ?? UserStatus()
+                        owner.users[user] = status
+                        status.watchers.insert(origin)
+                    }
+                    answer[user] = owner.users[user]?.isOnline ?? false
+                }
+                owner.reply(done, answer)
+            }
+        }
+    }
+
+    public func unwatch(users: [String]) {
+        let origin = loop.index
+        for user in users {
+            onOwner(ofUser: user) { owner in
+                guard let status = owner.users[user] else { return }
+                status.watchers.remove(origin)
+                if status.isIdle { owner.users[user] = nil }
+            }
+        }
+    }
+
+    /// Collects the answers of several owner loops on the asking loop.
+    private final class Gather {
+        var remaining: Int
+        var result: [String: Bool] = [:]
+        let completion: (Result<[String: Bool], BrokerError>) -> Void
+
+        init(expected: Int, completion: @escaping (Result<[String: Bool], BrokerError>) -> Void) {
+            remaining = expected
+            self.completion = completion
+        }
+
+        func add(_ part: [String: Bool]) {
+            result.merge(part) { _, new in new }
+            remaining -= 1
+            if remaining == 0 { completion(.success(result)) }
         }
     }
 

@@ -7,4 +7,5 @@ public protocol PushEncoding: Sendable {
     func publication(channel: String, offset: UInt64, data: [UInt8], user: String?) -> Publication
     func join(channel: String, user: String, info: String?) -> SharedBytes
     func leave(channel: String, user: String) -> SharedBytes
+    func status(user: String, online: Bool) -> SharedBytes
 }

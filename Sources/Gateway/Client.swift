@@ -22,6 +22,8 @@ final class Client {
     var grantedChannels: [String] = []
     var expiresAt: Double = 0
     var subscriptions: [String: Subscription] = [:]
+    /// Users whose online transitions this connection receives (`online` with `watch`).
+    var watching = Set<String>()
     /// When this connection last sent a typing start per channel (monotonic seconds).
     var lastTyping: [String: Double] = [:]
     /// One timer per client, re-armed: the auth timeout, then the token's expiry warning and end.

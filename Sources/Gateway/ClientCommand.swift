@@ -13,6 +13,7 @@ enum ClientCommand {
     case history(channel: String, limit: Int?, before: UInt64?)
     case refresh(token: String)
     case typing(channel: String, started: Bool)
+    case online(users: [String], watch: Bool)
     case ping
 
     /// A parsed frame: the command, and the id to echo (its JSON text: an integer or a string).
@@ -70,6 +71,13 @@ enum ClientCommand {
                 if let before, before < 1 { return fail("before must be at least 1") }
                 command = .history(channel: try reader.string("channel"), limit: limit.map(Int.init), before: before.map(UInt64.init))
             case "refresh": command = .refresh(token: try reader.string("token"))
+            case "online":
+                guard let list = root["users"]?.array, !list.isEmpty else { return fail("users must be a non-empty list of user ids") }
+                let users = list.compactMap(\.string)
+                guard users.count == list.count else { return fail("users must be strings") }
+                let watch = root["watch"]?.bool ?? false
+                if let value = root["watch"], !value.isNull, value.bool == nil { return fail("watch must be true or false") }
+                command = .online(users: users, watch: watch)
             case "typing":
                 let state = try reader.string("state")
                 guard state == "start" || state == "stop" else { return fail("state must be start or stop") }

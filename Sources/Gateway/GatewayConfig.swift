@@ -35,6 +35,10 @@ public struct GatewayConfig: Sendable {
     public var maxSubscriptionsPerConnection = 100
     public var idempotencyWindow = 300.0
     public var maxHistoryPage = 100
+    /// The most users one `online` command may ask about.
+    public var maxOnlineUsers = 100
+    /// The most users one connection may watch.
+    public var maxWatchedUsers = 1000
     /// The shortest time between two typing starts a connection sends to one channel.
     public var typingInterval = 2.0
 
@@ -82,6 +86,8 @@ public struct GatewayConfig: Sendable {
         config.maxSubscriptionsPerConnection = try gateway.int("max_subscriptions", default: config.maxSubscriptionsPerConnection, range: 1...100_000)
         config.idempotencyWindow = try gateway.seconds("idempotency_window", default: config.idempotencyWindow, range: 0...86_400)
         config.maxHistoryPage = try gateway.int("max_history_page", default: config.maxHistoryPage, range: 1...10_000)
+        config.maxOnlineUsers = try gateway.int("max_online_users", default: config.maxOnlineUsers, range: 1...10_000)
+        config.maxWatchedUsers = try gateway.int("max_watched_users", default: config.maxWatchedUsers, range: 0...100_000)
         config.typingInterval = try gateway.seconds("typing_interval", default: config.typingInterval, range: 0...60)
         try gateway.rejectUnknownKeys()
         return config

@@ -19,6 +19,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     let broker: Broker
     private var clients: [UInt64: Client] = [:]
     private var channels: [String: LocalChannel] = [:]
+    /// user → this loop's clients watching their online status.
+    private var watches: [String: LocalWatch] = [:]
     /// Claims verified during the upgrade, handed to the connection that opens right after.
     private var upgradeClaims: Claims?
 
@@ -26,6 +28,14 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     final class LocalChannel {
         var clients: [Client] = []
         /// Subscribes sent to the broker and not answered yet: the loop's interest must stay.
+        var pending = 0
+        var isEmpty: Bool { clients.isEmpty && pending == 0 }
+    }
+
+    /// This loop's watchers of one user.
+    final class LocalWatch {
+        var clients: [Client] = []
+        /// `online` commands with watch sent to the broker and not answered yet.
         var pending = 0
         var isEmpty: Bool { clients.isEmpty && pending == 0 }
     }
@@ -52,6 +62,11 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         for client in local.clients where client.connection.id != ephemeral.sender && !client.connection.isBackedUp {
             client.connection.send(frame: frame)
         }
+    }
+
+    public func statusChanged(user: String, frame: SharedBytes) {
+        guard let local = watches[user] else { return }
+        for client in local.clients { client.connection.send(frame: frame) }
     }
 
     // MARK: Upgrade
@@ -103,6 +118,18 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             leave(channel, client)
         }
         client.subscriptions = [:]
+        var unwatched: [String] = []
+        for user in client.watching {
+            guard let local = watches[user], let index = local.clients.firstIndex(where: { $0 === client }) else { continue }
+            local.clients.remove(at: index)
+            if local.isEmpty {
+                watches[user] = nil
+                unwatched.append(user)
+            }
+        }
+        client.watching = []
+        if !unwatched.isEmpty { broker.unwatch(users: unwatched) }
+        if let user = client.user { broker.userDisconnected(user) }
     }
 
     // MARK: Commands
@@ -137,6 +164,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         case .history(let channel, let limit, let before): history(client, id: id, channel: channel, limit: limit, before: before)
         case .refresh(let token): refresh(client, id: id, token: token)
         case .typing(let channel, let started): typing(client, id: id, channel: channel, started: started)
+        case .online(let users, let watch): online(client, id: id, users: users, watch: watch)
         case .ping: send(client, Reply.result(id: id) { _ in })
         }
     }
@@ -162,6 +190,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     private func authenticate(_ client: Client, _ claims: Claims) {
         client.adopt(claims)
+        broker.userConnected(claims.subject)
         scheduleExpiry(client)
         logger.debug("authenticated", metadata: ["conn": "\(client.connection.id)", "user": "\(claims.subject)"])
     }
@@ -364,6 +393,56 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                         writer.endObject()
                     }
                     writer.endArray()
+                })
+            }
+        }
+    }
+
+    /// Which of `users` are online; with `watch`, the connection then gets a `status` push for
+    /// each of their transitions (one per user, however many devices they have).
+    private func online(_ client: Client, id: [UInt8], users: [String], watch: Bool) {
+        let users = Array(Set(users)).sorted()
+        guard users.count <= config.maxOnlineUsers else {
+            send(client, Reply.error(id: id, .limitExceeded, "at most \(config.maxOnlineUsers) users per online command"))
+            return
+        }
+        let newlyWatched = watch ? users.filter { !client.watching.contains($0) } : []
+        guard client.watching.count + newlyWatched.count <= config.maxWatchedUsers else {
+            send(client, Reply.error(id: id, .limitExceeded, "at most \(config.maxWatchedUsers) watched users per connection"))
+            return
+        }
+        let locals = newlyWatched.map { user -> (String, LocalWatch) in
+            let local = watches[user] ?? LocalWatch()
+            watches[user] = local
+            local.pending += 1
+            client.watching.insert(user)
+            return (user, local)
+        }
+        broker.online(users: users, watch: watch) { [unowned self] result in
+            var unwatched: [String] = []
+            for (user, local) in locals {
+                local.pending -= 1
+                if !client.gone, case .success = result {
+                    local.clients.append(client)
+                } else {
+                    client.watching.remove(user)
+                    if local.isEmpty, watches[user] === local {
+                        watches[user] = nil
+                        unwatched.append(user)
+                    }
+                }
+            }
+            if !unwatched.isEmpty { broker.unwatch(users: unwatched) }
+            guard !client.gone else { return }
+            switch result {
+            case .failure:
+                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
+            case .success(let status):
+                send(client, Reply.result(id: id) { writer in
+                    writer.key("users")
+                    writer.beginObject()
+                    for user in users { writer.key(user); writer.bool(status[user] ?? false) }
+                    writer.endObject()
                 })
             }
         }

@@ -56,6 +56,16 @@ struct Pushes: PushEncoding {
         return Self.frame(writer.bytes)
     }
 
+    func status(user: String, online: Bool) -> SharedBytes {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.key("push"); writer.string("status")
+        writer.key("user"); writer.string(user)
+        writer.key("online"); writer.bool(online)
+        writer.endObject()
+        return Self.frame(writer.bytes)
+    }
+
     /// A push for one connection (token_expiring, disconnect): `{"push":NAME, ...fields}`.
     static func single(_ name: String, _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
         var writer = JSONWriter()

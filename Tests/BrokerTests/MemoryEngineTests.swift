@@ -20,6 +20,7 @@ final class MemoryEngineTests: XCTestCase {
         }
         func join(channel: String, user: String, info: String?) -> SharedBytes { frame("join:\(channel):\(user)") }
         func leave(channel: String, user: String) -> SharedBytes { frame("leave:\(channel):\(user)") }
+        func status(user: String, online: Bool) -> SharedBytes { frame("status:\(user):\(online)") }
     }
 
     /// Records what the engine delivers to one loop.
@@ -27,6 +28,10 @@ final class MemoryEngineTests: XCTestCase {
         let loop: Int
         let log: Locked<[String]>
         init(loop: Int, log: Locked<[String]>) { self.loop = loop; self.log = log }
+        func statusChanged(user: String, frame: SharedBytes) {
+            let text = String(decoding: frame.bytes, as: UTF8.self)
+            log.withLock { $0.append("\(loop)>\(text)") }
+        }
         func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?) {
             let text = String(decoding: frame.bytes, as: UTF8.self)
             log.withLock { $0.append("\(loop)>\(text)") }
@@ -177,6 +182,27 @@ final class MemoryEngineTests: XCTestCase {
         let log = deliveries()
         XCTAssertEqual(log.filter { $0.contains("join:") }.count, 2, "one join, seen by loops 0 and 1: \(log)")
         XCTAssertEqual(log.filter { $0.hasPrefix("0>leave:room:f:alice") }.count, 1, "one leave, after the last connection: \(log)")
+    }
+
+    func testOneTransitionPerUserWhateverTheirConnections() {
+        let before: [String: Bool] = on(2) { broker, done in
+            broker.online(users: ["alice", "bob"], watch: true) { done(try! $0.get()) }
+        }
+        XCTAssertEqual(before, ["alice": false, "bob": false])
+        let _: Bool = on(0) { broker, done in broker.userConnected("alice"); done(true) }
+        let _: Bool = on(1) { broker, done in broker.userConnected("alice"); done(true) }
+        XCTAssertEqual(deliveries(), ["2>status:alice:true"], "one online transition for two connections")
+        let now: [String: Bool] = on(0) { broker, done in
+            broker.online(users: ["alice", "bob"], watch: false) { done(try! $0.get()) }
+        }
+        XCTAssertEqual(now, ["alice": true, "bob": false])
+        let _: Bool = on(0) { broker, done in broker.userDisconnected("alice"); done(true) }
+        XCTAssertEqual(deliveries(), ["2>status:alice:true"], "still online on loop 1")
+        let _: Bool = on(1) { broker, done in broker.userDisconnected("alice"); done(true) }
+        XCTAssertEqual(deliveries(), ["2>status:alice:true", "2>status:alice:false"])
+        let _: Bool = on(2) { broker, done in broker.unwatch(users: ["alice", "bob"]); done(true) }
+        let _: Bool = on(1) { broker, done in broker.userConnected("alice"); done(true) }
+        XCTAssertEqual(deliveries().count, 2, "no transitions once unwatched")
     }
 
     func testHistoryPages() {
