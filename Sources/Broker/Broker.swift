@@ -50,10 +50,13 @@ public protocol BrokerDelegate: AnyObject {
 }
 
 public struct Ephemeral: Sendable {
-    /// The connection that sent it, which does not get it back.
+    /// The connection that sent it, which does not get it back (0: none, for presence changes).
     public let sender: UInt64
 
     public init(sender: UInt64) { self.sender = sender }
+
+    /// A presence change (join, leave): droppable, like typing, but sent to everyone.
+    public static let presence = Ephemeral(sender: 0)
 }
 
 public struct SubscribeRequest: Sendable {

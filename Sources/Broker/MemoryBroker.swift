@@ -91,7 +91,7 @@ public final class MemoryBroker: Broker {
             publications = missed
         }
         if let member = request.member, request.options.presence, stream.join(member), request.options.joinLeave {
-            fanOut(stream, engine.encoder.join(channel: request.channel, user: member.user, info: member.info))
+            fanOut(stream, engine.encoder.join(channel: request.channel, user: member.user, info: member.info), ephemeral: .presence)
         }
         return SubscribeResult(position: stream.position, recovered: recovered, publications: publications)
     }
@@ -101,7 +101,7 @@ public final class MemoryBroker: Broker {
         onOwner(of: channel) { owner in
             guard let stream = owner.streams[channel] else { return }
             if let member, options.presence, stream.leave(member), options.joinLeave {
-                owner.fanOut(stream, owner.engine.encoder.leave(channel: channel, user: member.user))
+                owner.fanOut(stream, owner.engine.encoder.leave(channel: channel, user: member.user), ephemeral: .presence)
             }
             if lastOnLoop { stream.interestedLoops.remove(origin) }
         }

@@ -34,9 +34,16 @@ final class Client {
 
     enum TimerPurpose { case authTimeout, expiryWarning, expiry }
 
-    init(connection: Connection, timer: LoopTimer) {
+    var commands: TokenBucket
+    var typings: TokenBucket
+    /// Rate-limited commands in a row.
+    var strikes = 0
+
+    init(connection: Connection, timer: LoopTimer, commands: TokenBucket, typings: TokenBucket) {
         self.connection = connection
         self.timer = timer
+        self.commands = commands
+        self.typings = typings
     }
 
     private var serial: UInt64 = 0

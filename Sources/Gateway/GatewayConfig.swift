@@ -35,6 +35,13 @@ public struct GatewayConfig: Sendable {
     public var maxSubscriptionsPerConnection = 100
     public var idempotencyWindow = 300.0
     public var maxHistoryPage = 100
+    /// Commands a connection may send per second, and in a burst; typing has its own budget.
+    public var commandRate = 20.0
+    public var commandBurst = 50.0
+    public var typingRate = 2.0
+    public var typingBurst = 5.0
+    /// Refused commands in a row after which the connection is closed with 4008.
+    public var rateLimitStrikes = 20
     /// The most users one `online` command may ask about.
     public var maxOnlineUsers = 100
     /// The most users one connection may watch.
@@ -86,6 +93,13 @@ public struct GatewayConfig: Sendable {
         config.maxSubscriptionsPerConnection = try gateway.int("max_subscriptions", default: config.maxSubscriptionsPerConnection, range: 1...100_000)
         config.idempotencyWindow = try gateway.seconds("idempotency_window", default: config.idempotencyWindow, range: 0...86_400)
         config.maxHistoryPage = try gateway.int("max_history_page", default: config.maxHistoryPage, range: 1...10_000)
+        var rates = try gateway.section("rate_limits")
+        config.commandRate = try rates.seconds("commands_per_second", default: config.commandRate, range: 0.1...100_000)
+        config.commandBurst = try rates.seconds("command_burst", default: config.commandBurst, range: 1...100_000)
+        config.typingRate = try rates.seconds("typing_per_second", default: config.typingRate, range: 0.1...1000)
+        config.typingBurst = try rates.seconds("typing_burst", default: config.typingBurst, range: 1...1000)
+        config.rateLimitStrikes = try rates.int("strikes", default: config.rateLimitStrikes, range: 1...100_000)
+        try rates.rejectUnknownKeys()
         config.maxOnlineUsers = try gateway.int("max_online_users", default: config.maxOnlineUsers, range: 1...10_000)
         config.maxWatchedUsers = try gateway.int("max_watched_users", default: config.maxWatchedUsers, range: 0...100_000)
         config.typingInterval = try gateway.seconds("typing_interval", default: config.typingInterval, range: 0...60)

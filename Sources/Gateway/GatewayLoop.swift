@@ -100,7 +100,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     public func connectionOpened(_ connection: Connection, request: UpgradeRequest) {
         let id = connection.id
         let timer = LoopTimer { [unowned self] in self.timerFired(id) }
-        let client = Client(connection: connection, timer: timer)
+        let now = Double(loop.now) / 1e9
+        let client = Client(connection: connection, timer: timer,
+                            commands: TokenBucket(rate: config.commandRate, burst: config.commandBurst, now: now),
+                            typings: TokenBucket(rate: config.typingRate, burst: config.typingBurst, now: now))
         clients[id] = client
         if let claims = upgradeClaims {
             upgradeClaims = nil
@@ -142,14 +145,36 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
         switch ClientCommand.parse(payload) {
         case .failure(let failure):
+            guard client.commands.take(now: Double(loop.now) / 1e9) else { return rateLimited(client, id: failure.id) }
             send(client, Reply.error(id: failure.id, failure.error, failure.message))
         case .success(let envelope):
             handle(envelope, from: client, frame: payload)
         }
     }
 
+    /// A refused command gets `rate_limited`; after `rate_limits.strikes` refusals in a row the
+    /// connection is closed with 4008.
+    private func rateLimited(_ client: Client, id: [UInt8]?) {
+        client.strikes += 1
+        if client.strikes >= config.rateLimitStrikes {
+            logger.warning("rate limit: closing a connection that kept sending",
+                           metadata: ["conn": "\(client.connection.id)", "user": "\(client.user ?? "")"])
+            client.connection.close(CloseCode(rawValue: GatewayCloseCode.rateLimited), reason: "rate limit exceeded")
+            return
+        }
+        send(client, Reply.error(id: id, .rateLimited, "too many commands; slow down"))
+    }
+
     private func handle(_ envelope: ClientCommand.Envelope, from client: Client, frame: UnsafeRawBufferPointer) {
         let id = envelope.id
+        // Typing has its own budget, so a typing indicator never eats into real commands.
+        let now = Double(loop.now) / 1e9
+        if case .typing = envelope.command {
+            guard client.typings.take(now: now) else { return rateLimited(client, id: id) }
+        } else {
+            guard client.commands.take(now: now) else { return rateLimited(client, id: id) }
+        }
+        client.strikes = 0
         if case .connect = envelope.command {} else if !client.isAuthenticated {
             send(client, Reply.error(id: id, .notConnected, "send connect with a token first"))
             return

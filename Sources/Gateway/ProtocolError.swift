@@ -18,6 +18,8 @@ public enum ProtocolError: String, Error, Sendable {
     case limitExceeded = "limit_exceeded"
     /// The namespace does not offer this (presence, typing).
     case notAvailable = "not_available"
+    /// Too many commands: slow down (the connection is closed after `strikes` in a row).
+    case rateLimited = "rate_limited"
     /// The engine cannot serve the request right now; retry.
     case unavailable = "unavailable"
 }
@@ -30,4 +32,6 @@ public enum GatewayCloseCode {
     public static let authFailed: UInt16 = 4003
     /// The token expired without a `refresh`.
     public static let tokenExpired: UInt16 = 4004
+    /// Commands kept coming after `rate_limits.strikes` rate-limited replies in a row.
+    public static let rateLimited: UInt16 = 4008
 }

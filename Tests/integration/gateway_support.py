@@ -53,8 +53,11 @@ def gateway_config(*, loops: int = 1, auth: dict | None = None, namespaces: dict
         "auth": auth_section,
         "namespaces": copy.deepcopy(DEFAULT_NAMESPACES) if namespaces is None else namespaces,
     }
-    if gateway:
-        config["gateway"] = gateway
+    # Tests send commands faster than a person would: lift the per-connection rate limits unless
+    # a test sets its own (test_gateway_rate_limits does).
+    gateway_section = {"rate_limits": {"commands_per_second": 100000, "command_burst": 100000}}
+    gateway_section.update(gateway or {})
+    config["gateway"] = gateway_section
     config.update(sections)
     return config
 
