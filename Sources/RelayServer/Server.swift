@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Reactor
 
@@ -32,8 +33,9 @@ public final class Server: Sendable {
     /// Runs until a signal stops the server. `makeApplication` runs once on each loop;
     /// `beforeAccepting` runs once with every loop's handle, after every loop is set up and before
     /// any of them accepts a connection (tasks it queues on a loop run before the first accept).
+    /// `ready` runs once every loop accepts connections (scripts and tests wait for what it prints).
     public func run(makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication,
-                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }) throws {
+                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }, ready: () -> Void = {}) throws {
         let fds = listenFDs, config = self.config
         let started = try group.start { [self] loop in
             let server = try LoopServer(loop: loop, config: config, listenFD: fds[loop.index], application: makeApplication(loop))
@@ -44,6 +46,7 @@ public final class Server: Sendable {
         }
         handles.withLock { $0 = started }
         beforeAccepting(started)
+        let accepting = Locked(0)
         for handle in started {
             handle.execute { [logger] loop in
                 do {
@@ -51,8 +54,11 @@ public final class Server: Sendable {
                 } catch {
                     logger.critical("cannot accept connections", metadata: ["loop": "\(loop.index)", "error": "\(error)"])
                 }
+                accepting.withLock { $0 += 1 }
             }
         }
+        while accepting.withLock({ $0 }) < started.count, !stopping.withLock({ $0 }) { usleep(1000) }
+        ready()
         // A stop signal that loop 0 handled before the handles were stored here found nothing to
         // shut down: honour it now. (A second shutdown() is harmless: LoopServer ignores it.)
         if stopping.withLock({ $0 }) { shutdown() }

@@ -39,9 +39,10 @@ func runServer(_ config: ServerConfig, logger: Logger,
     } catch let error as SystemError {
         throw ValidationError("cannot listen: \(error)")
     }
-    // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
-    print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
-    fflush(nil)
-    try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting)
+    try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting) {
+        // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
+        print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
+        fflush(nil)
+    }
     logger.notice("stopped")
 }
