@@ -205,11 +205,12 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             send(client, Reply.error(id: id, .authFailed, error.code))
             client.connection.close(CloseCode(rawValue: GatewayCloseCode.authFailed), reason: "authentication failed")
         case .success(let claims):
-            authenticate(client, claims)
+            // The reply first: a token_expiring push for a short-lived token must come after it.
             send(client, Reply.result(id: id) { writer in
                 writer.key("user"); writer.string(claims.subject)
                 writer.key("expires"); writer.int(Int64(claims.expiresAt))
             })
+            authenticate(client, claims)
         }
     }
 
@@ -534,8 +535,15 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         if remaining - config.auth.expiryWarning > 0 {
             arm(client, .expiryWarning, after: remaining - config.auth.expiryWarning)
         } else {
+            // Already inside the warning window (a short-lived token): warn now, not never.
+            if remaining > 0 { warnExpiry(client) }
             arm(client, .expiry, after: max(0, remaining))
         }
+    }
+
+    private func warnExpiry(_ client: Client) {
+        let expires = Int64(client.expiresAt)
+        send(client, Pushes.single("token_expiring") { writer in writer.key("expires"); writer.int(expires) })
     }
 
     private func timerFired(_ id: UInt64) {
@@ -545,8 +553,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             guard !client.isAuthenticated else { return }
             client.connection.close(CloseCode(rawValue: GatewayCloseCode.authTimeout), reason: "no connect within the auth timeout")
         case .expiryWarning:
-            let expires = Int64(client.expiresAt)
-            send(client, Pushes.single("token_expiring") { writer in writer.key("expires"); writer.int(expires) })
+            warnExpiry(client)
             arm(client, .expiry, after: max(0, client.expiresAt - wallClock))
         case .expiry:
             let remaining = client.expiresAt - wallClock

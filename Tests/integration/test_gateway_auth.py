@@ -463,3 +463,17 @@ def test_token_expiry_warns_then_disconnects_4004(gateway):
             await asyncio.gather(expires(by_connect, exp), expires(by_upgrade, exp))
 
     run_async(scenario())
+
+
+def test_a_token_already_inside_the_warning_window_is_warned_at_once(gateway):
+    server = gateway(gateway_config(auth={"expiry_warning": 60}))
+
+    async def scenario():
+        async with Clients(server) as clients:
+            exp = int(time.time()) + 3
+            client = await clients.connect(make_token("alice", ttl=None, exp=exp))
+            warning = await client.push("token_expiring", timeout=1)
+            assert warning == {"push": "token_expiring", "expires": exp}
+            assert await client.expect_close(timeout=6) == 4004
+
+    run_async(scenario())
