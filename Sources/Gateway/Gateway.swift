@@ -10,23 +10,56 @@ public final class Gateway: Sendable {
     public let config: GatewayConfig
     let verifier: JWTVerifier
     let engine: MemoryEngine
+    /// The server API's key, from config (empty when the admin listener is off).
+    let apiKey: [UInt8]
+    /// The admin listener, bound before the loops start; loop 0 serves it.
+    let adminFD: Int32?
+    public let adminPort: Int?
+    private let loopHandles = Locked<[LoopHandle]>([])
 
     public init(config: GatewayConfig, loops: Int) throws {
         self.config = config
+        if config.admin.enabled {
+            let admin = config.admin
+            let key = try Self.secret(GatewayConfig.KeyConfig(kid: nil, algorithms: [], secret: admin.apiKey, secretFile: admin.apiKeyFile,
+                                                              secretEnv: admin.apiKeyEnv, publicKeyFile: nil), path: "admin")
+            guard key.count >= 16 else { throw ConfigError("admin: the API key must have at least 16 characters") }
+            apiKey = key
+            do {
+                let fd = try Listener.bind(host: admin.host, port: UInt16(admin.port), backlog: 128, count: 1)[0]
+                adminFD = fd
+                adminPort = Listener.localPort(of: fd)
+            } catch {
+                throw ConfigError("admin: cannot listen on \(admin.host):\(admin.port): \(error)")
+            }
+        } else {
+            apiKey = []
+            adminFD = nil
+            adminPort = nil
+        }
         verifier = JWTVerifier(keys: try Self.keys(config.auth), options: .init(
             leeway: config.auth.leeway, issuer: config.auth.issuer, audience: config.auth.audience,
             maxTokenBytes: config.auth.maxTokenBytes))
         engine = MemoryEngine(loops: loops, encoder: Pushes())
     }
 
-    public func makeLoop(_ loop: EventLoop) -> GatewayLoop {
-        GatewayLoop(gateway: self, loop: loop, broker: engine.makeBroker(on: loop))
+    public func makeLoop(_ loop: EventLoop) throws -> GatewayLoop {
+        let gatewayLoop = GatewayLoop(gateway: self, loop: loop, broker: engine.makeBroker(on: loop))
+        if loop.index == 0, let adminFD {
+            let api = AdminAPI(gateway: self, home: gatewayLoop)
+            gatewayLoop.admin = try AdminServer(loop: loop, listenFD: adminFD) { head, body, respond in api.handle(head, body, respond) }
+            gatewayLoop.adminAPI = api
+        }
+        return gatewayLoop
     }
 
     /// Wires the loops' brokers together; call before the loops accept connections.
     public func activate(_ handles: [LoopHandle]) {
+        loopHandles.withLock { $0 = handles }
         engine.activate(handles)
     }
+
+    var handles: [LoopHandle] { loopHandles.withLock { $0 } }
 
     /// The verification keys of the config. Errors name the key's config entry and never show
     /// secret material.

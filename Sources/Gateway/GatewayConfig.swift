@@ -30,7 +30,18 @@ public struct GatewayConfig: Sendable {
         public var expiryWarning = 60.0
     }
 
+    /// The admin listener: the server API, health and readiness. Off unless `enabled`.
+    public struct AdminConfig: Sendable {
+        public var enabled = false
+        public var host = "127.0.0.1"
+        public var port = 8081
+        public var apiKey: String?
+        public var apiKeyEnv: String?
+        public var apiKeyFile: String?
+    }
+
     public var auth = AuthConfig()
+    public var admin = AdminConfig()
     public var namespaces: [String: NamespacePolicy] = [:]
     public var maxSubscriptionsPerConnection = 100
     public var idempotencyWindow = 300.0
@@ -80,6 +91,18 @@ public struct GatewayConfig: Sendable {
         config.auth.allowQueryToken = try auth.bool("allow_query_token", default: false)
         config.auth.expiryWarning = try auth.seconds("expiry_warning", default: config.auth.expiryWarning, range: 0...86_400)
         try auth.rejectUnknownKeys()
+
+        var admin = try reader.section("admin")
+        config.admin.enabled = try admin.bool("enabled", default: false)
+        config.admin.host = try admin.string("host", default: config.admin.host)
+        config.admin.port = try admin.int("port", default: config.admin.port, range: 0...65535)
+        config.admin.apiKey = try admin.optionalString("api_key")
+        config.admin.apiKeyEnv = try admin.optionalString("api_key_env")
+        config.admin.apiKeyFile = try admin.optionalString("api_key_file")
+        try admin.rejectUnknownKeys()
+        if config.admin.enabled, [config.admin.apiKey, config.admin.apiKeyEnv, config.admin.apiKeyFile].compactMap({ $0 }).count != 1 {
+            throw ConfigError("admin: give exactly one of api_key, api_key_env, api_key_file")
+        }
 
         var namespaces = try reader.section("namespaces")
         for name in namespaces.keys {

@@ -23,6 +23,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     private var watches: [String: LocalWatch] = [:]
     /// Claims verified during the upgrade, handed to the connection that opens right after.
     private var upgradeClaims: Claims?
+    /// Loop 0 serves the admin listener.
+    var admin: AdminServer?
+    var adminAPI: AdminAPI?
 
     /// This loop's subscribers of one channel.
     final class LocalChannel {
@@ -410,15 +413,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             case .success(let entries):
                 send(client, Reply.result(id: id) { writer in
                     writer.key("users")
-                    writer.beginArray()
-                    for entry in entries {
-                        writer.beginObject()
-                        writer.key("user"); writer.string(entry.user)
-                        writer.key("connections"); writer.int(Int64(entry.connections))
-                        if let info = entry.info { writer.key("info"); Array(info.utf8).withUnsafeBytes { writer.raw($0) } }
-                        writer.endObject()
-                    }
-                    writer.endArray()
+                    Reply.write(entries, to: &writer)
                 })
             }
         }
@@ -520,6 +515,25 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                     writer.endArray()
                 })
             }
+        }
+    }
+
+    // MARK: Server API actions
+
+    /// Every connection of `user` on this loop gets a `disconnect` push and close 4006.
+    func disconnect(user: String, reason: String) {
+        for client in clients.values where client.user == user {
+            send(client, Pushes.single("disconnect") { writer in writer.key("reason"); writer.string(reason) })
+            client.connection.close(CloseCode(rawValue: GatewayCloseCode.disconnected), reason: "disconnected by the server")
+        }
+    }
+
+    /// The connections of `user` on this loop leave `channel` and get an `unsubscribed` push.
+    func unsubscribe(user: String, channel: String) {
+        for client in clients.values where client.user == user {
+            guard let subscription = client.subscriptions.removeValue(forKey: channel) else { continue }
+            if subscription.isActive { leave(channel, client) }
+            send(client, Pushes.single("unsubscribed") { writer in writer.key("channel"); writer.string(channel) })
         }
     }
 

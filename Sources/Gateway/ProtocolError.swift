@@ -32,6 +32,8 @@ public enum GatewayCloseCode {
     public static let authFailed: UInt16 = 4003
     /// The token expired without a `refresh`.
     public static let tokenExpired: UInt16 = 4004
+    /// The server API disconnected the user (a `disconnect` push says why).
+    public static let disconnected: UInt16 = 4006
     /// Commands kept coming after `rate_limits.strikes` rate-limited replies in a row.
     public static let rateLimited: UInt16 = 4008
 }

@@ -79,6 +79,28 @@ struct Pushes: PushEncoding {
 
 /// Replies to commands: `{"id":ID,"result":{...}}` or `{"id":ID,"error":{"code":C,"message":M}}`.
 enum Reply {
+    /// A bare object, for the server API's responses.
+    static func object(_ fields: (inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.beginObject()
+        fields(&writer)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// A presence list: `[{"user", "connections", "info"?}]`.
+    static func write(_ entries: [PresenceEntry], to writer: inout JSONWriter) {
+        writer.beginArray()
+        for entry in entries {
+            writer.beginObject()
+            writer.key("user"); writer.string(entry.user)
+            writer.key("connections"); writer.int(Int64(entry.connections))
+            if let info = entry.info { writer.key("info"); Array(info.utf8).withUnsafeBytes { writer.raw($0) } }
+            writer.endObject()
+        }
+        writer.endArray()
+    }
+
     static func result(id: [UInt8], _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()

@@ -34,7 +34,7 @@ public final class Server: Sendable {
     /// `beforeAccepting` runs once with every loop's handle, after every loop is set up and before
     /// any of them accepts a connection (tasks it queues on a loop run before the first accept).
     /// `ready` runs once every loop accepts connections (scripts and tests wait for what it prints).
-    public func run(makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication,
+    public func run(makeApplication: @escaping @Sendable (EventLoop) throws -> WebSocketApplication,
                     beforeAccepting: ([LoopHandle]) -> Void = { _ in }, ready: () -> Void = {}) throws {
         let fds = listenFDs, config = self.config
         let started = try group.start { [self] loop in

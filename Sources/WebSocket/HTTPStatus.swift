@@ -10,9 +10,13 @@ public struct HTTPStatus: Hashable, Sendable {
     public static let forbidden = HTTPStatus(code: 403, reason: "Forbidden")
     public static let notFound = HTTPStatus(code: 404, reason: "Not Found")
     public static let methodNotAllowed = HTTPStatus(code: 405, reason: "Method Not Allowed")
+    public static let conflict = HTTPStatus(code: 409, reason: "Conflict")
+    public static let contentTooLarge = HTTPStatus(code: 413, reason: "Content Too Large")
+    public static let unprocessable = HTTPStatus(code: 422, reason: "Unprocessable Content")
     public static let requestTimeout = HTTPStatus(code: 408, reason: "Request Timeout")
     public static let upgradeRequired = HTTPStatus(code: 426, reason: "Upgrade Required")
     public static let headersTooLarge = HTTPStatus(code: 431, reason: "Request Header Fields Too Large")
     public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
+    public static let notImplemented = HTTPStatus(code: 501, reason: "Not Implemented")
     public static let versionNotSupported = HTTPStatus(code: 505, reason: "HTTP Version Not Supported")
 }

@@ -17,7 +17,8 @@ struct Serve: ParsableCommand {
         } catch let error as ConfigError {
             throw ValidationError("config: \(error)")
         }
-        try runServer(settings.server, logger: logger, makeApplication: { gateway.makeLoop($0) },
-                      beforeAccepting: { gateway.activate($0) })
+        try runServer(settings.server, logger: logger, makeApplication: { try gateway.makeLoop($0) },
+                      beforeAccepting: { gateway.activate($0) },
+                      announce: gateway.adminPort.map { "relay admin listening on http://\(settings.gateway.admin.host):\($0)" })
     }
 }

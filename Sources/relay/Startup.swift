@@ -31,8 +31,8 @@ func makeLogger(_ config: ServerConfig) -> Logger {
 }
 
 func runServer(_ config: ServerConfig, logger: Logger,
-               makeApplication: @escaping @Sendable (EventLoop) -> WebSocketApplication,
-               beforeAccepting: ([LoopHandle]) -> Void = { _ in }) throws {
+               makeApplication: @escaping @Sendable (EventLoop) throws -> WebSocketApplication,
+               beforeAccepting: ([LoopHandle]) -> Void = { _ in }, announce: String? = nil) throws {
     let server: Server
     do {
         server = try Server(config: config, logger: logger)
@@ -42,6 +42,7 @@ func runServer(_ config: ServerConfig, logger: Logger,
     try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting) {
         // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
         print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
+        if let announce { print(announce) }
         fflush(nil)
     }
     logger.notice("stopped")

@@ -1,0 +1,161 @@
+import Broker
+import JSON
+import Reactor
+import RelayServer
+import WebSocket
+
+/// The server API for the main API (docs/PROTOCOL.md, "Server API"): JSON over plain HTTP on the
+/// admin listener, authenticated by an API key. It runs on loop 0; what concerns connections on
+/// other loops (disconnect a user, unsubscribe a user) is sent to every loop's task queue.
+final class AdminAPI {
+    let gateway: Gateway
+    unowned let home: GatewayLoop
+
+    init(gateway: Gateway, home: GatewayLoop) {
+        self.gateway = gateway
+        self.home = home
+    }
+
+    func handle(_ head: HTTPRequestHead, _ body: [UInt8], _ respond: @escaping HTTPConnection.Respond) {
+        let path = String(head.path)
+        switch (head.method, path) {
+        case ("GET", "/health"):
+            return respond(.ok, Array(#"{"status":"ok"}"#.utf8))
+        case ("GET", "/ready"):
+            return respond(.ok, Array(#"{"status":"ready"}"#.utf8))
+        case (_, "/health"), (_, "/ready"):
+            return respond(.methodNotAllowed, HTTPConnection.error(.methodNotAllowed, "use GET"))
+        default:
+            break
+        }
+        guard path.hasPrefix("/api/") else { return respond(.notFound, HTTPConnection.error(.notFound, "no such endpoint")) }
+        guard authorized(head) else {
+            return respond(.unauthorized, HTTPConnection.error(.unauthorized, "a valid API key is required (Authorization: Bearer KEY)"))
+        }
+        guard head.method == "POST" else { return respond(.methodNotAllowed, HTTPConnection.error(.methodNotAllowed, "use POST")) }
+        let request: JSONValue
+        do {
+            request = try JSONParser.parse(body)
+        } catch {
+            return respond(.badRequest, HTTPConnection.error(.badRequest, "the body is not JSON: \(error)"))
+        }
+        guard request.object != nil else { return respond(.badRequest, HTTPConnection.error(.badRequest, "the body is a JSON object")) }
+        switch path {
+        case "/api/publish": publish(request, body, respond)
+        case "/api/disconnect": disconnect(request, respond)
+        case "/api/unsubscribe": unsubscribe(request, respond)
+        case "/api/presence": presence(request, respond)
+        case "/api/online": online(request, respond)
+        default: respond(.notFound, HTTPConnection.error(.notFound, "no such endpoint"))
+        }
+    }
+
+    /// Constant-time comparison, so the time taken says nothing about how much of a guess was right.
+    private func authorized(_ head: HTTPRequestHead) -> Bool {
+        guard let header = head.value("Authorization"), header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.dropFirst(7).utf8), expected = gateway.apiKey
+        guard !expected.isEmpty, given.count == expected.count else { return false }
+        return zip(given, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    private func field(_ request: JSONValue, _ key: String, _ respond: HTTPConnection.Respond) -> String? {
+        guard let value = request[key]?.string, !value.isEmpty else {
+            respond(.badRequest, HTTPConnection.error(.badRequest, "\(key) must be a non-empty string"))
+            return nil
+        }
+        return value
+    }
+
+    private func namespace(_ channel: String, _ respond: HTTPConnection.Respond) -> NamespacePolicy? {
+        guard let name = ChannelName(channel) else {
+            respond(.badRequest, HTTPConnection.error(.badRequest, "a channel is namespace:name"))
+            return nil
+        }
+        guard let policy = gateway.config.namespaces[String(name.namespace)] else {
+            respond(.notFound, HTTPConnection.error(.notFound, "no namespace \(name.namespace)", code: "unknown_namespace"))
+            return nil
+        }
+        return policy
+    }
+
+    /// `{"channel", "data", "key"?}` → `{"offset", "epoch"}`: a publication from the server, kept
+    /// in history and pushed to every subscriber on every loop.
+    private func publish(_ request: JSONValue, _ body: [UInt8], _ respond: @escaping HTTPConnection.Respond) {
+        guard let channel = field(request, "channel", respond), let policy = namespace(channel, respond) else { return }
+        guard let data = request["data"] else { return respond(.badRequest, HTTPConnection.error(.badRequest, "missing data")) }
+        let key = request["key"]?.string
+        let publish = PublishRequest(channel: channel, data: Array(body[data.range]), user: nil, key: key,
+                                     options: policy.channelOptions(idempotencyWindow: gateway.config.idempotencyWindow))
+        home.broker.publish(publish) { result in
+            switch result {
+            case .failure:
+                respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable; retry with the same key"))
+            case .success(let published):
+                var writer = JSONWriter()
+                writer.beginObject()
+                writer.key("offset"); writer.int(Int64(published.offset))
+                writer.key("epoch"); writer.string(published.epoch)
+                writer.endObject()
+                respond(.ok, writer.bytes)
+            }
+        }
+    }
+
+    /// `{"user", "reason"?}`: every connection of the user gets a `disconnect` push and close 4006.
+    private func disconnect(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
+        guard let user = field(request, "user", respond) else { return }
+        let reason = request["reason"]?.string ?? "disconnected_by_server"
+        onEveryLoop { $0.disconnect(user: user, reason: reason) }
+        respond(.ok, Array("{}".utf8))
+    }
+
+    /// `{"user", "channel"}`: the user's connections leave the channel and get `unsubscribed`.
+    private func unsubscribe(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
+        guard let user = field(request, "user", respond), let channel = field(request, "channel", respond),
+              namespace(channel, respond) != nil else { return }
+        onEveryLoop { $0.unsubscribe(user: user, channel: channel) }
+        respond(.ok, Array("{}".utf8))
+    }
+
+    /// `{"channel"}` → `{"users": [{"user", "connections", "info"?}]}`.
+    private func presence(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+        guard let channel = field(request, "channel", respond), namespace(channel, respond) != nil else { return }
+        home.broker.presence(channel: channel) { result in
+            guard case .success(let entries) = result else {
+                return respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable"))
+            }
+            respond(.ok, Reply.object { writer in
+                writer.key("users")
+                Reply.write(entries, to: &writer)
+            })
+        }
+    }
+
+    /// `{"users": [...]}` → `{"users": {"alice": true, ...}}`.
+    private func online(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+        guard let list = request["users"]?.array, !list.isEmpty, list.count <= 10_000 else {
+            return respond(.badRequest, HTTPConnection.error(.badRequest, "users must be a list of 1 to 10000 user ids"))
+        }
+        let users = list.compactMap(\.string)
+        guard users.count == list.count else { return respond(.badRequest, HTTPConnection.error(.badRequest, "users must be strings")) }
+        home.broker.online(users: users, watch: false) { result in
+            guard case .success(let status) = result else {
+                return respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable"))
+            }
+            respond(.ok, Reply.object { writer in
+                writer.key("users")
+                writer.beginObject()
+                for user in users { writer.key(user); writer.bool(status[user] ?? false) }
+                writer.endObject()
+            })
+        }
+    }
+
+    private func onEveryLoop(_ work: @escaping @Sendable (GatewayLoop) -> Void) {
+        for handle in gateway.handles {
+            handle.execute { loop in
+                if let gateway = (loop.context as? LoopServer)?.application as? GatewayLoop { work(gateway) }
+            }
+        }
+    }
+}
