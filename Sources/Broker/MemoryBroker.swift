@@ -12,6 +12,8 @@ public final class MemoryBroker: Broker {
     private var handles: [LoopHandle] = []
     private var streams: [String: ChannelStream] = [:]
     private var users: [String: UserStatus] = [:]
+    /// `online` answers being gathered on this loop (see statusArrived).
+    private var gathering: [ObjectIdentifier: Gather] = [:]
     private lazy var sweepTimer = LoopTimer { [unowned self] in self.sweep() }
     static let sweepInterval: UInt64 = 1_000_000_000
 
@@ -179,12 +181,21 @@ public final class MemoryBroker: Broker {
         let frame = engine.encoder.status(user: user, online: online)
         for index in status.watchers {
             if index == loop.index {
-                delegate?.statusChanged(user: user, frame: frame)
+                statusArrived(user, online: online, frame: frame)
             } else {
                 let peer = peers[index]
-                handles[index].execute { _ in peer.value.delegate?.statusChanged(user: user, frame: frame) }
+                handles[index].execute { _ in peer.value.statusArrived(user, online: online, frame: frame) }
             }
         }
+    }
+
+    /// A watched user's transition reaches this loop. An `online` command still gathering answers
+    /// from other owners has already heard this user's owner (the same FIFO queue brought the
+    /// answer first), so its answer is stale: correct it, since its client is not yet among the
+    /// watchers the delegate pushes to.
+    private func statusArrived(_ user: String, online: Bool, frame: SharedBytes) {
+        for gather in gathering.values where gather.result[user] != nil { gather.result[user] = online }
+        delegate?.statusChanged(user: user, frame: frame)
     }
 
     public func online(users: [String], watch: Bool, completion: @escaping (Result<[String: Bool], BrokerError>) -> Void) {
@@ -193,6 +204,9 @@ public final class MemoryBroker: Broker {
         guard !byOwner.isEmpty else { return completion(.success([:])) }
         // Gathered on this loop: each owner answers for its users, the last answer completes.
         let gather = Gather(expected: byOwner.count, completion: completion)
+        let key = ObjectIdentifier(gather)
+        gathering[key] = gather
+        gather.finished = { [unowned self] in gathering[key] = nil }
         let done = LoopBound(gather.add, loop: origin)
         for (_, group) in byOwner {
             onOwner(ofUser: group[0]) { owner in
@@ -224,8 +238,10 @@ public final class MemoryBroker: Broker {
     /// Collects the answers of several owner loops on the asking loop.
     private final class Gather {
         var remaining: Int
+        /// The answers so far; a user is present once their owner answered.
         var result: [String: Bool] = [:]
         let completion: (Result<[String: Bool], BrokerError>) -> Void
+        var finished: (() -> Void)?
 
         init(expected: Int, completion: @escaping (Result<[String: Bool], BrokerError>) -> Void) {
             remaining = expected
@@ -233,9 +249,13 @@ public final class MemoryBroker: Broker {
         }
 
         func add(_ part: [String: Bool]) {
-            result.merge(part) { _, new in new }
+            // A transition that arrived since this owner answered is already in `result`.
+            result.merge(part) { current, _ in current }
             remaining -= 1
-            if remaining == 0 { completion(.success(result)) }
+            if remaining == 0 {
+                finished?()
+                completion(.success(result))
+            }
         }
     }
 

@@ -34,13 +34,10 @@ public final class MemoryEngine: Sendable {
         }
     }
 
-    /// The loop that owns a channel: FNV-1a of its name, stable for the life of the process.
-    func owner(of channel: String) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in channel.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return Int(hash % UInt64(loopCount))
+    /// The loop that owns a channel (or user). Swift's own String hash, which is stable for the
+    /// life of the process and agrees with String equality: two spellings that every dictionary
+    /// treats as one name (canonically equivalent Unicode) must also have one owner.
+    public func owner(of channel: String) -> Int {
+        Int(UInt(bitPattern: channel.hashValue) % UInt(loopCount))
     }
 }

@@ -47,10 +47,11 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         self.gateway = gateway
         self.loop = loop
         self.broker = broker
+        config = gateway.config
         broker.delegate = self
     }
 
-    private var config: GatewayConfig { gateway.config }
+    private let config: GatewayConfig
     private var logger: Logger { loop.logger }
     private var wallClock: Double { Date().timeIntervalSince1970 }
 
@@ -90,7 +91,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             token = query.split(separator: "&").first { $0.hasPrefix("token=") }.map { String($0.dropFirst(6)) }?.removingPercentEncoding
         }
         if let token {
-            switch gateway.verifier.verify(token, now: wallClock) {
+            switch verifySession(token) {
             case .success(let claims):
                 upgradeClaims = claims
             case .failure(let error):
@@ -202,7 +203,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             send(client, Reply.error(id: id, .alreadyConnected, "this connection is authenticated already"))
             return
         }
-        switch gateway.verifier.verify(token, now: wallClock) {
+        switch verifySession(token) {
         case .failure(let error):
             logger.info("connect refused", metadata: ["conn": "\(client.connection.id)", "reason": "\(error.code)"])
             send(client, Reply.error(id: id, .authFailed, error.code))
@@ -217,6 +218,14 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
     }
 
+    /// A connection token: verified, and not a subscription token (which names one channel and
+    /// must not open a session).
+    private func verifySession(_ token: String) -> Result<Claims, AuthError> {
+        let result = gateway.verifier.verify(token, now: wallClock)
+        if case .success(let claims) = result, claims.channel != nil { return .failure(.invalidClaim(.channel)) }
+        return result
+    }
+
     private func authenticate(_ client: Client, _ claims: Claims) {
         client.adopt(claims)
         broker.userConnected(claims.subject)
@@ -225,7 +234,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     }
 
     private func refresh(_ client: Client, id: [UInt8], token: String) {
-        switch gateway.verifier.verify(token, now: wallClock) {
+        switch verifySession(token) {
         case .failure(let error):
             send(client, Reply.error(id: id, .authFailed, error.code))
         case .success(let claims) where claims.subject != client.user:
@@ -302,6 +311,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             switch result {
             case .failure:
                 client.subscriptions[channel] = nil
+                // An earlier leave kept the loop's interest for this subscribe: end it now.
+                if local.isEmpty { broker.unsubscribe(channel: channel, member: nil, lastOnLoop: true, options: request.options) }
                 dropIfEmpty(channel, local)
                 send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
             case .success(let subscribed):
@@ -351,6 +362,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     /// Removes an active subscriber from the loop and the broker.
     private func leave(_ channel: String, _ client: Client) {
+        client.lastTyping[channel] = nil
         guard let local = channels[channel], let index = local.clients.firstIndex(where: { $0 === client }) else { return }
         local.clients.remove(at: index)
         let policy = ChannelName(channel).flatMap { config.namespaces[String($0.namespace)] } ?? NamespacePolicy()

@@ -205,6 +205,23 @@ final class MemoryEngineTests: XCTestCase {
         XCTAssertEqual(deliveries().count, 2, "no transitions once unwatched")
     }
 
+    /// A transition between two owners' answers to one `online` must be in the answer: the
+    /// watcher is not yet among those pushed to, so it would otherwise miss it for good.
+    func testATransitionWhileAnswersAreGatheredIsInTheAnswer() {
+        let probe = MemoryEngine(loops: 3, encoder: TextEncoding())
+        func user(ownedBy loop: Int) -> String {
+            (0...).lazy.map { "user\($0)" }.first { probe.owner(of: "\u{1}user:" + $0) == loop }!
+        }
+        let near = user(ownedBy: 2), far = user(ownedBy: 0)
+        // Hold loop 0 so the far owner answers late.
+        node.handles[0].execute { _ in usleep(300_000) }
+        let answer: [String: Bool] = on(2) { broker, done in
+            broker.online(users: [near, far], watch: true) { done(try! $0.get()) }
+            broker.userConnected(near)  // near's owner is this loop: it answered already
+        }
+        XCTAssertEqual(answer, [near: true, far: false])
+    }
+
     func testHistoryPages() {
         for n in 1...5 { _ = publish(0, "room:g", "m\(n)") }
         let page: [UInt64] = on(1) { broker, done in
@@ -215,5 +232,24 @@ final class MemoryEngineTests: XCTestCase {
             broker.history(channel: "room:g", limit: 10, before: nil) { done(try! $0.get().publications.map(\.offset)) }
         }
         XCTAssertEqual(latest, [3, 4, 5])
+    }
+}
+
+final class MemoryEngineOwnershipTests: XCTestCase {
+    /// Dictionaries treat canonically equivalent strings as one key; the owner must agree, or a
+    /// subscribe and an unsubscribe spelled differently would reach different loops.
+    func testEquivalentSpellingsHaveOneOwner() {
+        struct NoEncoding: PushEncoding {
+            func publication(channel: String, offset: UInt64, data: [UInt8], user: String?) -> Publication { fatalError() }
+            func join(channel: String, user: String, info: String?) -> SharedBytes { fatalError() }
+            func leave(channel: String, user: String) -> SharedBytes { fatalError() }
+            func status(user: String, online: Bool) -> SharedBytes { fatalError() }
+        }
+        let engine = MemoryEngine(loops: 7, encoder: NoEncoding())
+        for n in 0..<200 {
+            let composed = "room:caf\u{E9}-\(n)", decomposed = "room:cafe\u{301}-\(n)"
+            XCTAssertEqual(composed, decomposed)
+            XCTAssertEqual(engine.owner(of: composed), engine.owner(of: decomposed))
+        }
     }
 }

@@ -477,3 +477,17 @@ def test_a_token_already_inside_the_warning_window_is_warned_at_once(gateway):
             assert await client.expect_close(timeout=6) == 4004
 
     run_async(scenario())
+
+
+def test_a_subscription_token_does_not_open_a_session(gateway):
+    """A subscription token names one channel: it must not work as a connection token."""
+    server = gateway(gateway_config())
+
+    async def scenario():
+        async with Clients(server) as clients:
+            client = await clients.open()
+            reply = await client.call("connect", token=make_token("alice", channel="conversation:1"))
+            assert reply["error"] == {"code": "auth_failed", "message": "invalid_claim"}, reply
+            assert await client.expect_close() == 4003
+
+    run_async(scenario())
