@@ -25,11 +25,12 @@ let package = Package(
 
         // Sans-I/O RFC 6455: HTTP upgrade, frames, UTF-8, close codes, the connection state machine.
         .target(name: "WebSocket", dependencies: ["Buffers", "COpenSSL"]),
-        // Byte buffers with explicit ownership, shared by the protocol core and the reactor.
+        // Byte buffers with explicit ownership, and the byte encodings (Base64, UTF-8 validation)
+        // that the protocol core, the JSON parser and the reactor share.
         .target(name: "Buffers"),
         // Strict JSON (RFC 8259) over bytes, keeping each value's byte range so a payload can be
         // forwarded without being re-serialized; and a writer for replies and pushes.
-        .target(name: "JSON"),
+        .target(name: "JSON", dependencies: ["Buffers"]),
         // JSON Web Token verification with OpenSSL: keys from PEM, JWKS or secrets; claims.
         .target(name: "Auth", dependencies: ["Buffers", "COpenSSL"]),
         // The epoll event loop: sockets, timers, buffers, cross-loop queues, signals.

@@ -1,3 +1,5 @@
+import Buffers
+
 /// Strings: RFC 8259 §7, plus UTF-8 validation (RFC 3629) of the bytes between the quotes.
 extension Parser {
     /// Parses the string whose opening quote is at `index`, leaving `index` past its closing
@@ -92,21 +94,8 @@ extension Parser {
     /// and returns the offset after it. Overlong forms, surrogates (ED A0–BF) and code points
     /// past U+10FFFF are refused, as RFC 3629 requires.
     private func validateUTF8Sequence(at position: Int) throws(JSONError) -> Int {
-        let lead = base[position]
-        let length: Int
-        var low: UInt8 = 0x80
-        var high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: throw JSONError(.invalidUTF8, at: position)
-        }
-        guard count - position >= length else { throw JSONError(.invalidUTF8, at: position) }
+        guard let (length, low, high) = UTF8Validator.sequence(startingWith: base[position]),
+              count - position >= length else { throw JSONError(.invalidUTF8, at: position) }
         let second = base[position + 1]
         guard second >= low && second <= high else { throw JSONError(.invalidUTF8, at: position) }
         for offset in 2..<length where base[position + offset] & 0xC0 != 0x80 {

@@ -1,5 +1,5 @@
 import TestSupport
-import WebSocket
+import Buffers
 import XCTest
 
 /// Incremental UTF-8 validation (RFC 3629 §4), the check behind every text message.

@@ -50,16 +50,28 @@ public struct UTF8Validator: Sendable {
 
     @inlinable
     mutating func start(_ byte: UInt8) -> Bool {
-        switch byte {
-        case 0xC2...0xDF: pending = 1
-        case 0xE0: pending = 2; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: pending = 2
-        case 0xED: pending = 2; high = 0x9F
-        case 0xF0: pending = 3; low = 0x90
-        case 0xF1...0xF3: pending = 3
-        case 0xF4: pending = 3; high = 0x8F
-        default: return false
-        }
+        guard let sequence = Self.sequence(startingWith: byte) else { return false }
+        pending = UInt8(sequence.length - 1)
+        low = sequence.low
+        high = sequence.high
         return true
+    }
+
+    /// The shape of a multi-byte sequence from its lead byte (RFC 3629 §4): its length and the
+    /// range allowed for its second byte, narrower after E0, ED, F0 and F4 so that overlong forms,
+    /// surrogates and code points past U+10FFFF are refused. Nil for a byte that cannot lead one.
+    /// Every other continuation byte is 80–BF.
+    @inlinable
+    public static func sequence(startingWith lead: UInt8) -> (length: Int, low: UInt8, high: UInt8)? {
+        switch lead {
+        case 0xC2...0xDF: return (2, 0x80, 0xBF)
+        case 0xE0: return (3, 0xA0, 0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: return (3, 0x80, 0xBF)
+        case 0xED: return (3, 0x80, 0x9F)
+        case 0xF0: return (4, 0x90, 0xBF)
+        case 0xF1...0xF3: return (4, 0x80, 0xBF)
+        case 0xF4: return (4, 0x80, 0x8F)
+        default: return nil
+        }
     }
 }
