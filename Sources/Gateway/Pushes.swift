@@ -36,37 +36,28 @@ struct Pushes: PushEncoding {
     }
 
     func join(channel: String, user: String, info: String?) -> SharedBytes {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.key("push"); writer.string("join")
-        writer.key("channel"); writer.string(channel)
-        writer.key("user"); writer.string(user)
-        if let info { writer.key("info"); Array(info.utf8).withUnsafeBytes { writer.raw($0) } }
-        writer.endObject()
-        return Self.frame(writer.bytes)
+        Self.frame(Self.single("join") { writer in
+            writer.key("channel"); writer.string(channel)
+            writer.key("user"); writer.string(user)
+            if let info { writer.key("info"); Array(info.utf8).withUnsafeBytes { writer.raw($0) } }
+        })
     }
 
     func leave(channel: String, user: String) -> SharedBytes {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.key("push"); writer.string("leave")
-        writer.key("channel"); writer.string(channel)
-        writer.key("user"); writer.string(user)
-        writer.endObject()
-        return Self.frame(writer.bytes)
+        Self.frame(Self.single("leave") { writer in
+            writer.key("channel"); writer.string(channel)
+            writer.key("user"); writer.string(user)
+        })
     }
 
     func status(user: String, online: Bool) -> SharedBytes {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.key("push"); writer.string("status")
-        writer.key("user"); writer.string(user)
-        writer.key("online"); writer.bool(online)
-        writer.endObject()
-        return Self.frame(writer.bytes)
+        Self.frame(Self.single("status") { writer in
+            writer.key("user"); writer.string(user)
+            writer.key("online"); writer.bool(online)
+        })
     }
 
-    /// A push for one connection (token_expiring, disconnect): `{"push":NAME, ...fields}`.
+    /// A push's JSON: `{"push":NAME, ...fields}`.
     static func single(_ name: String, _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
