@@ -389,15 +389,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         let request = PublishRequest(channel: channel, data: data, user: client.user, key: key,
                                      options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
         broker.publish(request) { [unowned self] result in
-            guard !client.gone else { return }
-            switch result {
-            case .failure:
-                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry with the same key"))
-            case .success(let published):
-                send(client, Reply.result(id: id) { writer in
-                    writer.key("offset"); writer.int(Int64(published.offset))
-                    writer.key("epoch"); writer.string(published.epoch)
-                })
+            answer(client, id: id, result, retry: "retry with the same key") { published, writer in
+                writer.key("offset"); writer.int(Int64(published.offset))
+                writer.key("epoch"); writer.string(published.epoch)
             }
         }
     }
@@ -418,15 +412,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             return
         }
         broker.presence(channel: channel) { [unowned self] result in
-            guard !client.gone else { return }
-            switch result {
-            case .failure:
-                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
-            case .success(let entries):
-                send(client, Reply.result(id: id) { writer in
-                    writer.key("users")
-                    Reply.write(entries, to: &writer)
-                })
+            answer(client, id: id, result) { entries, writer in
+                writer.key("users")
+                Reply.write(entries, to: &writer)
             }
         }
     }
@@ -466,17 +454,11 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 }
             }
             if !unwatched.isEmpty { broker.unwatch(users: unwatched) }
-            guard !client.gone else { return }
-            switch result {
-            case .failure:
-                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
-            case .success(let status):
-                send(client, Reply.result(id: id) { writer in
-                    writer.key("users")
-                    writer.beginObject()
-                    for user in users { writer.key(user); writer.bool(status[user] ?? false) }
-                    writer.endObject()
-                })
+            answer(client, id: id, result) { status, writer in
+                writer.key("users")
+                writer.beginObject()
+                for user in users { writer.key(user); writer.bool(status[user] ?? false) }
+                writer.endObject()
             }
         }
     }
@@ -513,20 +495,27 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         guard requireSubscription(client, id: id, channel: channel) != nil else { return }
         let limit = min(limit ?? 20, config.maxHistoryPage)
         broker.history(channel: channel, limit: limit, before: before) { [unowned self] result in
-            guard !client.gone else { return }
-            switch result {
-            case .failure:
-                send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
-            case .success(let page):
-                send(client, Reply.result(id: id) { writer in
-                    writer.key("offset"); writer.int(Int64(page.position.offset))
-                    writer.key("epoch"); writer.string(page.position.epoch)
-                    writer.key("publications")
-                    writer.beginArray()
-                    for publication in page.publications { writer.raw(publication.bodyBytes) }
-                    writer.endArray()
-                })
+            answer(client, id: id, result) { page, writer in
+                writer.key("offset"); writer.int(Int64(page.position.offset))
+                writer.key("epoch"); writer.string(page.position.epoch)
+                writer.key("publications")
+                writer.beginArray()
+                for publication in page.publications { writer.raw(publication.bodyBytes) }
+                writer.endArray()
             }
+        }
+    }
+
+    /// Answers a command whose work went through the broker: nothing for a connection that
+    /// closed meanwhile, `unavailable` for a broker failure, else the result's fields.
+    private func answer<T>(_ client: Client, id: [UInt8], _ result: Result<T, BrokerError>, retry: String = "retry",
+                           _ fields: (T, inout JSONWriter) -> Void) {
+        guard !client.gone else { return }
+        switch result {
+        case .failure:
+            send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; \(retry)"))
+        case .success(let value):
+            send(client, Reply.result(id: id) { writer in fields(value, &writer) })
         }
     }
 
