@@ -19,15 +19,19 @@ public protocol Broker: AnyObject {
     func publish(_ request: PublishRequest, completion: @escaping (Result<PublishResult, BrokerError>) -> Void)
 
     /// An ephemeral frame to the channel's subscribers on every loop but its sender, never
-    /// stored (typing).
-    func broadcast(channel: String, frame: SharedBytes, sender: UInt64)
+    /// stored (typing). With a throttle, it is sent only if no frame under the same key went to
+    /// this channel within the throttle's interval, across every loop (and every replica with a
+    /// shared engine); the completion says whether it was sent.
+    func broadcast(channel: String, frame: SharedBytes, sender: UInt64, throttle: Throttle?,
+                   completion: @escaping (Result<Bool, BrokerError>) -> Void)
 
     func history(channel: String, limit: Int, before: UInt64?, completion: @escaping (Result<HistoryResult, BrokerError>) -> Void)
 
     func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void)
 
-    /// A connection of `user` authenticated (on any loop); its first makes the user online.
-    func userConnected(_ user: String)
+    /// A connection of `user` authenticated (on any loop); its first makes the user online. The
+    /// completion gets the user's number of connections, this one included.
+    func userConnected(_ user: String, completion: @escaping (Result<Int, BrokerError>) -> Void)
     /// An authenticated connection of `user` closed; its last makes the user offline.
     func userDisconnected(_ user: String)
 
@@ -38,6 +42,13 @@ public protocol Broker: AnyObject {
 
     /// This loop no longer needs the transitions of `users`.
     func unwatch(users: [String])
+
+    /// Up to `limit` inbox entries, oldest first, that no other reader holds; they are leased to
+    /// this reader for `lease` seconds, then offered again unless acknowledged.
+    func readInbox(limit: Int, lease: Double, completion: @escaping (Result<[InboxEntry], BrokerError>) -> Void)
+
+    /// Removes inbox entries by id; the completion gets how many were still there.
+    func acknowledgeInbox(ids: [String], completion: @escaping (Result<Int, BrokerError>) -> Void)
 }
 
 /// The loop's side of the broker: frames to fan out to local subscribers.
@@ -57,6 +68,18 @@ public struct Ephemeral: Sendable {
 
     /// A presence change (join, leave): droppable, like typing, but sent to everyone.
     public static let presence = Ephemeral(sender: 0)
+}
+
+/// Limits how often frames under one key reach a channel (a user's typing indicator).
+public struct Throttle: Sendable {
+    public let key: String
+    /// Seconds; 0 always passes and lets the next frame under the key through at once.
+    public let interval: Double
+
+    public init(key: String, interval: Double) {
+        self.key = key
+        self.interval = interval
+    }
 }
 
 public struct SubscribeRequest: Sendable {
@@ -123,4 +146,6 @@ public struct PresenceEntry: Sendable, Equatable {
 public enum BrokerError: Error, Sendable, Equatable {
     /// The engine cannot serve the request now (e.g. Redis unreachable).
     case unavailable
+    /// The inbox is full: the main API is not acknowledging what it reads. Retry later.
+    case inboxFull
 }

@@ -11,6 +11,8 @@ final class ChannelStream {
     /// user → their connections here and their public info.
     private(set) var presence: [String: (connections: Set<UInt64>, info: String?)] = [:]
     private var idempotency: [String: (result: PublishResult, expiresAt: Double)] = [:]
+    /// Throttle key → until when frames under that key are not sent again.
+    private var throttled: [String: Double] = [:]
 
     init(name: String, epoch: String) {
         self.name = name
@@ -18,8 +20,6 @@ final class ChannelStream {
     }
 
     var position: StreamPosition { StreamPosition(offset: lastOffset, epoch: epoch) }
-
-    var liveHistory: ArraySlice<(publication: Publication, expiresAt: Double)> { history[historyStart...] }
 
     func nextOffset() -> UInt64 {
         lastOffset += 1
@@ -37,7 +37,8 @@ final class ChannelStream {
     func expire(now: Double) -> Bool {
         while historyStart < history.count, history[historyStart].expiresAt <= now { historyStart += 1 }
         compact()
-        idempotency = idempotency.filter { $0.value.expiresAt > now }
+        if !idempotency.isEmpty { idempotency = idempotency.filter { $0.value.expiresAt > now } }
+        if !throttled.isEmpty { throttled = throttled.filter { $0.value > now } }
         return interestedLoops.isEmpty && presence.isEmpty && historyStart == history.count && idempotency.isEmpty
     }
 
@@ -53,16 +54,42 @@ final class ChannelStream {
     func publications(after position: StreamPosition) -> [Publication]? {
         guard position.epoch == epoch, position.offset <= lastOffset else { return nil }
         if position.offset == lastOffset { return [] }
-        let kept = liveHistory
-        guard let oldest = kept.first?.publication.offset, position.offset + 1 >= oldest else { return nil }
-        return kept.filter { $0.publication.offset > position.offset }.map(\.publication)
+        guard let first = index(ofOffset: position.offset + 1) else { return nil }
+        return history[first...].map(\.publication)
     }
 
     /// Up to `limit` publications, newest last, all older than `before` when given.
     func page(limit: Int, before: UInt64?) -> [Publication] {
-        let kept = liveHistory.map(\.publication)
-        let eligible = before.map { bound in kept.filter { $0.offset < bound } } ?? kept
-        return Array(eligible.suffix(limit))
+        var end = history.count
+        if let before, before <= lastOffset {
+            // Offsets below the oldest kept leave nothing; the kept ones are consecutive.
+            end = index(ofOffset: before) ?? historyStart
+        }
+        let start = max(historyStart, end - limit)
+        return start < end ? history[start..<end].map(\.publication) : []
+    }
+
+    /// Where the publication with `offset` is in `history`: the kept ones have consecutive
+    /// offsets, so no search is needed.
+    private func index(ofOffset offset: UInt64) -> Int? {
+        guard historyStart < history.count else { return nil }
+        let oldest = history[historyStart].publication.offset
+        guard offset >= oldest, offset <= lastOffset else { return nil }
+        return historyStart + Int(offset - oldest)
+    }
+
+    // MARK: Typing throttle
+
+    /// Whether an ephemeral frame throttled by `throttle` may go now; records it when it may.
+    /// An interval of 0 always passes and clears the key (typing stop).
+    func admit(_ throttle: Throttle, now: Double) -> Bool {
+        guard throttle.interval > 0 else {
+            throttled[throttle.key] = nil
+            return true
+        }
+        if let until = throttled[throttle.key], now < until { return false }
+        throttled[throttle.key] = now + throttle.interval
+        return true
     }
 
     // MARK: Idempotency

@@ -1,4 +1,5 @@
 import Buffers
+import Glibc
 import Reactor
 
 /// One loop's side of the in-memory engine: the Broker the gateway calls, and the shard of
@@ -14,12 +15,15 @@ public final class MemoryBroker: Broker {
     private var users: [String: UserStatus] = [:]
     /// `online` answers being gathered on this loop (see statusArrived).
     private var gathering: [ObjectIdentifier: Gather] = [:]
+    /// Client publications of the channels this loop owns, for the main API.
+    private let inbox: Inbox
     private lazy var sweepTimer = LoopTimer { [unowned self] in self.sweep() }
     static let sweepInterval: UInt64 = 1_000_000_000
 
     init(engine: MemoryEngine, loop: EventLoop) {
         self.engine = engine
         self.loop = loop
+        inbox = Inbox(maxEntries: engine.inboxShard.maxEntries, maxBytes: engine.inboxShard.maxBytes)
     }
 
     func connect(peers: [LoopBound<MemoryBroker>], handles: [LoopHandle]) {
@@ -35,13 +39,7 @@ public final class MemoryBroker: Broker {
 
     /// Runs `work` on the loop that owns `channel`.
     private func onOwner(of channel: String, _ work: @escaping @Sendable (MemoryBroker) -> Void) {
-        let owner = engine.owner(of: channel)
-        if owner == loop.index {
-            work(self)
-        } else {
-            let peer = peers[owner]
-            handles[owner].execute { _ in work(peer.value) }
-        }
+        onShard(engine.owner(of: channel), work)
     }
 
     /// Runs a caller's completion on the caller's loop.
@@ -112,26 +110,43 @@ public final class MemoryBroker: Broker {
     public func publish(_ request: PublishRequest, completion: @escaping (Result<PublishResult, BrokerError>) -> Void) {
         let done = LoopBound(completion, loop: loop.index)
         onOwner(of: request.channel) { owner in
-            owner.reply(done, .success(owner.publishOwned(request)))
+            owner.reply(done, owner.publishOwned(request))
         }
     }
 
-    private func publishOwned(_ request: PublishRequest) -> PublishResult {
+    private func publishOwned(_ request: PublishRequest) -> Result<PublishResult, BrokerError> {
         let stream = stream(request.channel)
         let now = self.now
-        if let first = stream.remembered(user: request.user, key: request.key, now: now) { return first }
+        if let first = stream.remembered(user: request.user, key: request.key, now: now) { return .success(first) }
+        let inboxUser = request.options.inbox ? request.user : nil
+        if inboxUser != nil, !inbox.hasRoom(for: request.data.count) { return .failure(.inboxFull) }
         let offset = stream.nextOffset()
         let publication = engine.encoder.publication(channel: request.channel, offset: offset, data: request.data, user: request.user)
         stream.append(publication, options: request.options, now: now)
         let result = PublishResult(offset: offset, epoch: stream.epoch, duplicate: false)
         stream.remember(result, user: request.user, key: request.key, window: request.options.idempotencyWindow, now: now)
+        if let inboxUser {
+            inbox.append(InboxMessage(channel: request.channel, offset: offset, epoch: stream.epoch, user: inboxUser,
+                                      data: request.data, time: Self.wallClockMilliseconds()))
+        }
         fanOut(stream, publication.frame)
-        return result
+        return .success(result)
     }
 
-    public func broadcast(channel: String, frame: SharedBytes, sender: UInt64) {
+    private static func wallClockMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    public func broadcast(channel: String, frame: SharedBytes, sender: UInt64, throttle: Throttle?,
+                          completion: @escaping (Result<Bool, BrokerError>) -> Void) {
+        let done = LoopBound(completion, loop: loop.index)
         onOwner(of: channel) { owner in
-            if let stream = owner.streams[channel] { owner.fanOut(stream, frame, ephemeral: Ephemeral(sender: sender)) }
+            guard let stream = owner.streams[channel] else { return owner.reply(done, .success(false)) }
+            if let throttle, !stream.admit(throttle, now: owner.now) { return owner.reply(done, .success(false)) }
+            owner.fanOut(stream, frame, ephemeral: Ephemeral(sender: sender))
+            owner.reply(done, .success(true))
         }
     }
 
@@ -158,12 +173,14 @@ public final class MemoryBroker: Broker {
         onOwner(of: "\u{1}user:" + user, work)
     }
 
-    public func userConnected(_ user: String) {
+    public func userConnected(_ user: String, completion: @escaping (Result<Int, BrokerError>) -> Void) {
+        let done = LoopBound(completion, loop: loop.index)
         onOwner(ofUser: user) { owner in
             let status = owner.users[user] ?? UserStatus()
             owner.users[user] = status
             status.connections += 1
             if status.connections == 1 { owner.tellWatchers(user, status, online: true) }
+            owner.reply(done, .success(status.connections))
         }
     }
 
@@ -259,13 +276,72 @@ public final class MemoryBroker: Broker {
         }
     }
 
+    // MARK: Inbox
+
+    /// Every shard leases up to `limit`; the oldest `limit` of all are answered and the rest are
+    /// given back at once.
+    public func readInbox(limit: Int, lease: Double, completion: @escaping (Result<[InboxEntry], BrokerError>) -> Void) {
+        let origin = loop.index
+        var parts: [[(shard: Int, sequence: UInt64, message: InboxMessage)]] = []
+        let done = LoopBound({ [unowned self] (part: [(shard: Int, sequence: UInt64, message: InboxMessage)]) in
+            parts.append(part)
+            guard parts.count == engine.loopCount else { return }
+            let all = parts.joined().sorted { ($0.message.time, $0.shard, $0.sequence) < ($1.message.time, $1.shard, $1.sequence) }
+            let chosen = all.prefix(limit)
+            let returned = Dictionary(grouping: all.dropFirst(limit), by: \.shard)
+            for (shard, entries) in returned {
+                let sequences = entries.map(\.sequence)
+                onShard(shard) { $0.inbox.release(sequences) }
+            }
+            completion(.success(chosen.map { InboxEntry(id: "\($0.shard)-\($0.sequence)", message: $0.message) }))
+        }, loop: origin)
+        for shard in 0..<engine.loopCount {
+            onShard(shard) { owner in
+                let leased = owner.inbox.lease(limit: limit, now: owner.now, lease: lease)
+                owner.reply(done, leased.map { (shard: shard, sequence: $0.sequence, message: $0.message) })
+            }
+        }
+    }
+
+    public func acknowledgeInbox(ids: [String], completion: @escaping (Result<Int, BrokerError>) -> Void) {
+        var byShard: [Int: [UInt64]] = [:]
+        for id in ids {
+            let parts = id.split(separator: "-")
+            guard parts.count == 2, let shard = Int(parts[0]), shard >= 0, shard < engine.loopCount,
+                  let sequence = UInt64(parts[1]) else { continue }
+            byShard[shard, default: []].append(sequence)
+        }
+        guard !byShard.isEmpty else { return completion(.success(0)) }
+        var remaining = byShard.count, total = 0
+        let done = LoopBound({ (removed: Int) in
+            total += removed
+            remaining -= 1
+            if remaining == 0 { completion(.success(total)) }
+        }, loop: loop.index)
+        for (shard, sequences) in byShard {
+            onShard(shard) { owner in owner.reply(done, owner.inbox.acknowledge(sequences)) }
+        }
+    }
+
+    /// Runs `work` on loop `index`'s broker.
+    private func onShard(_ index: Int, _ work: @escaping @Sendable (MemoryBroker) -> Void) {
+        if index == loop.index {
+            work(self)
+        } else {
+            let peer = peers[index]
+            handles[index].execute { _ in work(peer.value) }
+        }
+    }
+
     // MARK: Upkeep
 
     /// Drops expired history and idempotency entries, and channels nobody needs any more (their
     /// epoch goes with them: a client that comes back is told to refetch).
     private func sweep() {
         let now = self.now
-        streams = streams.filter { !$0.value.expire(now: now) }
+        var finished: [String] = []
+        for (name, stream) in streams where stream.expire(now: now) { finished.append(name) }
+        for name in finished { streams[name] = nil }
         loop.timers.schedule(sweepTimer, after: Self.sweepInterval, now: loop.now)
     }
 }

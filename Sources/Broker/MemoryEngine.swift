@@ -8,11 +8,14 @@ import Reactor
 public final class MemoryEngine: Sendable {
     let loopCount: Int
     let encoder: PushEncoding
+    /// Each loop's share of the inbox limits.
+    let inboxShard: InboxLimits
     private let brokers: Locked<[LoopBound<MemoryBroker>?]>
 
-    public init(loops: Int, encoder: PushEncoding) {
+    public init(loops: Int, encoder: PushEncoding, inbox: InboxLimits = InboxLimits()) {
         loopCount = loops
         self.encoder = encoder
+        inboxShard = InboxLimits(maxEntries: max(1, inbox.maxEntries / loops), maxBytes: max(1, inbox.maxBytes / loops))
         brokers = Locked(Array(repeating: nil, count: loops))
     }
 

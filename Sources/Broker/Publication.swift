@@ -44,13 +44,16 @@ public struct ChannelOptions: Sendable {
     public var presence: Bool
     public var joinLeave: Bool
     public var idempotencyWindow: Double
+    /// Client publications also go to the inbox, for the main API.
+    public var inbox: Bool
 
     public init(historySize: Int = 0, historyTTL: Double = 0, presence: Bool = false, joinLeave: Bool = false,
-                idempotencyWindow: Double = 300) {
+                idempotencyWindow: Double = 300, inbox: Bool = false) {
         self.historySize = historySize
         self.historyTTL = historyTTL
         self.presence = presence
         self.joinLeave = joinLeave
         self.idempotencyWindow = idempotencyWindow
+        self.inbox = inbox
     }
 }

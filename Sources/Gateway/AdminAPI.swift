@@ -46,6 +46,8 @@ final class AdminAPI {
         case "/api/unsubscribe": unsubscribe(request, respond)
         case "/api/presence": presence(request, respond)
         case "/api/online": online(request, respond)
+        case "/api/inbox/read": readInbox(request, respond)
+        case "/api/inbox/ack": acknowledgeInbox(request, respond)
         default: respond(.notFound, HTTPConnection.error(.notFound, "no such endpoint"))
         }
     }
@@ -64,6 +66,28 @@ final class AdminAPI {
             return nil
         }
         return value
+    }
+
+    /// A list of strings whose length is in `count`, or nil after answering 400.
+    private func strings(_ request: JSONValue, _ key: String, count: ClosedRange<Int>, _ respond: HTTPConnection.Respond) -> [String]? {
+        let list = request[key]?.array ?? []
+        let values = list.compactMap(\.string)
+        guard request[key]?.array != nil, count.contains(list.count), values.count == list.count else {
+            respond(.badRequest, HTTPConnection.error(.badRequest, "\(key) must be a list of \(count.lowerBound) to \(count.upperBound) strings"))
+            return nil
+        }
+        return values
+    }
+
+    /// What the broker answered, or nil after answering 503.
+    private static func value<T>(_ result: Result<T, BrokerError>, _ respond: HTTPConnection.Respond, retry: String = "retry") -> T? {
+        switch result {
+        case .success(let value):
+            return value
+        case .failure:
+            respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable; \(retry)"))
+            return nil
+        }
     }
 
     private func namespace(_ channel: String, _ respond: HTTPConnection.Respond) -> NamespacePolicy? {
@@ -87,25 +111,29 @@ final class AdminAPI {
         let publish = PublishRequest(channel: channel, data: Array(body[data.range]), user: nil, key: key,
                                      options: policy.channelOptions(idempotencyWindow: gateway.config.idempotencyWindow))
         home.broker.publish(publish) { result in
-            switch result {
-            case .failure:
-                respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable; retry with the same key"))
-            case .success(let published):
-                var writer = JSONWriter()
-                writer.beginObject()
+            guard let published = Self.value(result, respond, retry: "retry with the same key") else { return }
+            respond(.ok, Reply.object { writer in
                 writer.key("offset"); writer.int(Int64(published.offset))
                 writer.key("epoch"); writer.string(published.epoch)
-                writer.endObject()
-                respond(.ok, writer.bytes)
-            }
+            })
         }
     }
 
-    /// `{"user", "reason"?}`: every connection of the user gets a `disconnect` push and close 4006.
+    /// `{"user", "reason"?, "reconnect_after_ms"?}`: every connection of the user gets a
+    /// `disconnect` push and close 4006; with `reconnect_after_ms`, a `reconnect` push and close
+    /// 1012 instead (the client comes back after that long, plus jitter).
     private func disconnect(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
         guard let user = field(request, "user", respond) else { return }
         let reason = request["reason"]?.string ?? "disconnected_by_server"
-        onEveryLoop { $0.disconnect(user: user, reason: reason) }
+        var reconnectAfter: Int?
+        if let value = request["reconnect_after_ms"] {
+            guard let milliseconds = value.int64.map(Int.init), (0...3_600_000).contains(milliseconds) else {
+                return respond(.badRequest, HTTPConnection.error(.badRequest, "reconnect_after_ms must be an integer from 0 to 3600000"))
+            }
+            reconnectAfter = milliseconds
+        }
+        let advice = reconnectAfter
+        onEveryLoop { $0.disconnect(user: user, reason: reason, reconnectAfter: advice) }
         respond(.ok, Array("{}".utf8))
     }
 
@@ -121,9 +149,7 @@ final class AdminAPI {
     private func presence(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
         guard let channel = field(request, "channel", respond), namespace(channel, respond) != nil else { return }
         home.broker.presence(channel: channel) { result in
-            guard case .success(let entries) = result else {
-                return respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable"))
-            }
+            guard let entries = Self.value(result, respond) else { return }
             respond(.ok, Reply.object { writer in
                 writer.key("users")
                 Reply.write(entries, to: &writer)
@@ -133,21 +159,58 @@ final class AdminAPI {
 
     /// `{"users": [...]}` → `{"users": {"alice": true, ...}}`.
     private func online(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
-        guard let list = request["users"]?.array, !list.isEmpty, list.count <= 10_000 else {
-            return respond(.badRequest, HTTPConnection.error(.badRequest, "users must be a list of 1 to 10000 user ids"))
-        }
-        let users = list.compactMap(\.string)
-        guard users.count == list.count else { return respond(.badRequest, HTTPConnection.error(.badRequest, "users must be strings")) }
+        guard let users = strings(request, "users", count: 1...10_000, respond) else { return }
         home.broker.online(users: users, watch: false) { result in
-            guard case .success(let status) = result else {
-                return respond(.serviceUnavailable, HTTPConnection.error(.serviceUnavailable, "the broker is unavailable"))
-            }
+            guard let status = Self.value(result, respond) else { return }
             respond(.ok, Reply.object { writer in
                 writer.key("users")
                 writer.beginObject()
                 for user in users { writer.key(user); writer.bool(status[user] ?? false) }
                 writer.endObject()
             })
+        }
+    }
+
+    /// `{"limit"?, "lease"?}` → `{"entries": [{"id", "channel", "offset", "epoch", "user", "data",
+    /// "time"}]}`: the oldest client publications not yet acknowledged nor held by another reader,
+    /// leased to this one for `lease` seconds (default 30).
+    private func readInbox(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+        let limit = request["limit"].map { $0.int64.map(Int.init) ?? -1 } ?? 100
+        guard (1...1000).contains(limit) else {
+            return respond(.badRequest, HTTPConnection.error(.badRequest, "limit must be an integer from 1 to 1000"))
+        }
+        let lease = request["lease"].map { $0.double ?? -1 } ?? 30
+        guard lease >= 1, lease <= 3600 else {
+            return respond(.badRequest, HTTPConnection.error(.badRequest, "lease must be a number of seconds from 1 to 3600"))
+        }
+        home.broker.readInbox(limit: limit, lease: lease) { result in
+            guard let entries = Self.value(result, respond) else { return }
+            respond(.ok, Reply.object { writer in
+                writer.key("entries")
+                writer.beginArray()
+                for entry in entries {
+                    let message = entry.message
+                    writer.beginObject()
+                    writer.key("id"); writer.string(entry.id)
+                    writer.key("channel"); writer.string(message.channel)
+                    writer.key("offset"); writer.int(Int64(message.offset))
+                    writer.key("epoch"); writer.string(message.epoch)
+                    writer.key("user"); writer.string(message.user)
+                    writer.key("data"); message.data.withUnsafeBytes { writer.raw($0) }
+                    writer.key("time"); writer.int(message.time)
+                    writer.endObject()
+                }
+                writer.endArray()
+            })
+        }
+    }
+
+    /// `{"ids": [...]}` → `{"acknowledged": N}`: removes the entries (ids already gone count 0).
+    private func acknowledgeInbox(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+        guard let ids = strings(request, "ids", count: 0...10_000, respond) else { return }
+        home.broker.acknowledgeInbox(ids: ids) { result in
+            guard let count = Self.value(result, respond) else { return }
+            respond(.ok, Reply.object { writer in writer.key("acknowledged"); writer.int(Int64(count)) })
         }
     }
 

@@ -9,7 +9,8 @@ final class Client {
         /// Asked the broker; live publications are not delivered until its answer. The serial
         /// tells that answer apart from one for an earlier subscribe to the same channel.
         case pending(UInt64)
-        case active
+        /// Receiving; `slot` is its place in the loop's LocalChannel, for removal in O(1).
+        case active(slot: Int)
 
         var isActive: Bool { if case .active = self { return true } else { return false } }
     }
@@ -24,8 +25,8 @@ final class Client {
     var subscriptions: [String: Subscription] = [:]
     /// Users whose online transitions this connection receives (`online` with `watch`).
     var watching = Set<String>()
-    /// When this connection last sent a typing start per channel (monotonic seconds).
-    var lastTyping: [String: Double] = [:]
+    /// Channels joined with a subscription token: a refresh with other claims keeps them.
+    var tokenGranted = Set<String>()
     /// One timer per client, re-armed: the auth timeout, then the token's expiry warning and end.
     let timer: LoopTimer
     var timerPurpose = TimerPurpose.authTimeout

@@ -40,7 +40,7 @@ public final class Gateway: Sendable {
         verifier = JWTVerifier(keys: try Self.keys(config.auth), options: .init(
             leeway: config.auth.leeway, issuer: config.auth.issuer, audience: config.auth.audience,
             maxTokenBytes: config.auth.maxTokenBytes))
-        engine = MemoryEngine(loops: loops, encoder: Pushes())
+        engine = MemoryEngine(loops: loops, encoder: Pushes(), inbox: config.inbox)
     }
 
     public func makeLoop(_ loop: EventLoop) throws -> GatewayLoop {

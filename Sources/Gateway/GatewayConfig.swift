@@ -1,3 +1,4 @@
+import Broker
 import RelayServer
 
 /// The gateway's settings: authentication, namespaces and per-connection limits. Read from the
@@ -51,6 +52,13 @@ public struct GatewayConfig: Sendable {
     public var commandBurst = 50.0
     public var typingRate = 2.0
     public var typingBurst = 5.0
+    /// Commands all of one user's connections on one loop may send per second, and in a burst.
+    public var userCommandRate = 50.0
+    public var userCommandBurst = 100.0
+    /// Connections one user may hold at once (on every loop together).
+    public var maxConnectionsPerUser = 50
+    /// The in-memory engine's inbox: client publications waiting for the main API.
+    public var inbox = InboxLimits()
     /// Refused commands in a row after which the connection is closed with 4008.
     public var rateLimitStrikes = 20
     /// The most users one `online` command may ask about.
@@ -121,10 +129,17 @@ public struct GatewayConfig: Sendable {
         config.commandBurst = try rates.seconds("command_burst", default: config.commandBurst, range: 1...100_000)
         config.typingRate = try rates.seconds("typing_per_second", default: config.typingRate, range: 0.1...1000)
         config.typingBurst = try rates.seconds("typing_burst", default: config.typingBurst, range: 1...1000)
+        config.userCommandRate = try rates.seconds("user_commands_per_second", default: config.userCommandRate, range: 0.1...100_000)
+        config.userCommandBurst = try rates.seconds("user_command_burst", default: config.userCommandBurst, range: 1...100_000)
         config.rateLimitStrikes = try rates.int("strikes", default: config.rateLimitStrikes, range: 1...100_000)
         try rates.rejectUnknownKeys()
         config.maxOnlineUsers = try gateway.int("max_online_users", default: config.maxOnlineUsers, range: 1...10_000)
         config.maxWatchedUsers = try gateway.int("max_watched_users", default: config.maxWatchedUsers, range: 0...100_000)
+        config.maxConnectionsPerUser = try gateway.int("max_connections_per_user", default: config.maxConnectionsPerUser, range: 1...1_000_000)
+        var inbox = try gateway.section("inbox")
+        config.inbox.maxEntries = try inbox.int("max_entries", default: config.inbox.maxEntries, range: 1...100_000_000)
+        config.inbox.maxBytes = try inbox.int("max_bytes", default: config.inbox.maxBytes, range: 1024...(1 << 40))
+        try inbox.rejectUnknownKeys()
         config.typingInterval = try gateway.seconds("typing_interval", default: config.typingInterval, range: 0...60)
         try gateway.rejectUnknownKeys()
         return config

@@ -21,6 +21,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     private var channels: [String: LocalChannel] = [:]
     /// user → this loop's clients watching their online status.
     private var watches: [String: LocalWatch] = [:]
+    /// user → their authenticated connections on this loop.
+    private var users: [String: LocalUser] = [:]
     /// Claims verified during the upgrade, handed to the connection that opens right after.
     private var upgradeClaims: Claims?
     /// Loop 0 serves the admin listener.
@@ -29,10 +31,31 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     /// This loop's subscribers of one channel.
     final class LocalChannel {
-        var clients: [Client] = []
+        private(set) var clients: [Client] = []
         /// Subscribes sent to the broker and not answered yet: the loop's interest must stay.
         var pending = 0
         var isEmpty: Bool { clients.isEmpty && pending == 0 }
+
+        func add(_ client: Client, channel: String) {
+            client.subscriptions[channel] = .active(slot: clients.count)
+            clients.append(client)
+        }
+
+        /// Swaps the last subscriber into the removed one's slot.
+        func remove(slot: Int, channel: String) {
+            let last = clients.removeLast()
+            guard slot < clients.count else { return }
+            clients[slot] = last
+            last.subscriptions[channel] = .active(slot: slot)
+        }
+    }
+
+    /// One user's connections on this loop, and the command budget they share.
+    final class LocalUser {
+        var clients: [Client] = []
+        var commands: TokenBucket
+
+        init(commands: TokenBucket) { self.commands = commands }
     }
 
     /// This loop's watchers of one user.
@@ -53,6 +76,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     private let config: GatewayConfig
     private var logger: Logger { loop.logger }
+    public var slowConsumerCloseCode: CloseCode { CloseCode(rawValue: GatewayCloseCode.slowConsumer) }
+    private var monotonicNow: Double { Double(loop.now) / 1e9 }
     private var wallClock: Double { Date().timeIntervalSince1970 }
 
     // MARK: BrokerDelegate
@@ -104,7 +129,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     public func connectionOpened(_ connection: Connection, request: UpgradeRequest) {
         let id = connection.id
         let timer = LoopTimer { [unowned self] in self.timerFired(id) }
-        let now = Double(loop.now) / 1e9
+        let now = monotonicNow
         let client = Client(connection: connection, timer: timer,
                             commands: TokenBucket(rate: config.commandRate, burst: config.commandBurst, now: now),
                             typings: TokenBucket(rate: config.typingRate, burst: config.typingBurst, now: now))
@@ -121,8 +146,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         guard let client = clients.removeValue(forKey: connection.id) else { return }
         client.gone = true
         loop.timers.cancel(client.timer)
-        for (channel, subscription) in client.subscriptions where subscription.isActive {
-            leave(channel, client)
+        for (channel, subscription) in client.subscriptions {
+            if case .active(let slot) = subscription { leave(channel, client, slot: slot) }
         }
         client.subscriptions = [:]
         var unwatched: [String] = []
@@ -136,7 +161,13 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
         client.watching = []
         if !unwatched.isEmpty { broker.unwatch(users: unwatched) }
-        if let user = client.user { broker.userDisconnected(user) }
+        if let user = client.user {
+            if let local = users[user], let index = local.clients.firstIndex(where: { $0 === client }) {
+                local.clients.remove(at: index)
+                if local.clients.isEmpty { users[user] = nil }
+            }
+            broker.userDisconnected(user)
+        }
     }
 
     // MARK: Commands
@@ -149,11 +180,20 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
         switch ClientCommand.parse(payload) {
         case .failure(let failure):
-            guard client.commands.take(now: Double(loop.now) / 1e9) else { return rateLimited(client, id: failure.id) }
+            guard takeCommandToken(client) else { return rateLimited(client, id: failure.id) }
             send(client, Reply.error(id: failure.id, failure.error, failure.message))
         case .success(let envelope):
             handle(envelope, from: client, frame: payload)
         }
+    }
+
+    /// A command takes a token from the connection's bucket and, once authenticated, from the
+    /// bucket its user's connections on this loop share.
+    private func takeCommandToken(_ client: Client) -> Bool {
+        let now = monotonicNow
+        guard client.commands.take(now: now) else { return false }
+        guard let user = client.user, let local = users[user] else { return true }
+        return local.commands.take(now: now)
     }
 
     /// A refused command gets `rate_limited`; after `rate_limits.strikes` refusals in a row the
@@ -172,11 +212,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     private func handle(_ envelope: ClientCommand.Envelope, from client: Client, frame: UnsafeRawBufferPointer) {
         let id = envelope.id
         // Typing has its own budget, so a typing indicator never eats into real commands.
-        let now = Double(loop.now) / 1e9
         if case .typing = envelope.command {
-            guard client.typings.take(now: now) else { return rateLimited(client, id: id) }
+            guard client.typings.take(now: monotonicNow) else { return rateLimited(client, id: id) }
         } else {
-            guard client.commands.take(now: now) else { return rateLimited(client, id: id) }
+            guard takeCommandToken(client) else { return rateLimited(client, id: id) }
         }
         client.strikes = 0
         if case .connect = envelope.command {} else if !client.isAuthenticated {
@@ -226,9 +265,20 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         return result
     }
 
+    /// Counts the connection for its user; the one that takes the user past
+    /// `max_connections_per_user` gets a `disconnect` push and close 4010.
     private func authenticate(_ client: Client, _ claims: Claims) {
         client.adopt(claims)
-        broker.userConnected(claims.subject)
+        let user = claims.subject
+        let local = users[user] ?? LocalUser(commands: TokenBucket(rate: config.userCommandRate, burst: config.userCommandBurst, now: monotonicNow))
+        users[user] = local
+        local.clients.append(client)
+        broker.userConnected(user) { [unowned self] result in
+            guard !client.gone, case .success(let count) = result, count > config.maxConnectionsPerUser else { return }
+            logger.info("too many connections for one user; closing the newest",
+                        metadata: ["conn": "\(client.connection.id)", "user": "\(user)", "connections": "\(count)"])
+            disconnect(client, reason: "too_many_connections", code: GatewayCloseCode.tooManyConnections)
+        }
         scheduleExpiry(client)
         logger.debug("authenticated", metadata: ["conn": "\(client.connection.id)", "user": "\(claims.subject)"])
     }
@@ -243,6 +293,18 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             client.adopt(claims)
             scheduleExpiry(client)
             send(client, Reply.result(id: id) { writer in writer.key("expires"); writer.int(Int64(claims.expiresAt)) })
+            revokeUngranted(client)
+        }
+    }
+
+    /// After a refresh: subscriptions the new claims no longer allow (a `channels` claim that
+    /// lost an entry) end with an `unsubscribed` push. Those a subscription token allowed stay:
+    /// that token was checked on its own.
+    private func revokeUngranted(_ client: Client) {
+        for channel in Array(client.subscriptions.keys) where !client.tokenGranted.contains(channel) {
+            guard let name = ChannelName(channel), let policy = config.namespaces[String(name.namespace)],
+                  permission(client, name, policy, subscriptionToken: nil) != nil else { continue }
+            removeSubscription(client, channel: channel, reason: "permission_revoked")
         }
     }
 
@@ -269,9 +331,15 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             send(client, Reply.error(id: id, .limitExceeded, "at most \(config.maxSubscriptionsPerConnection) subscriptions per connection"))
             return
         }
-        if let denial = permission(client, name, policy, subscriptionToken: token) {
+        // A channel the session's own claims allow needs no subscription token, even if one came.
+        let viaToken: Bool
+        if permission(client, name, policy, subscriptionToken: nil) == nil {
+            viaToken = false
+        } else if let denial = permission(client, name, policy, subscriptionToken: token) {
             send(client, Reply.error(id: id, .permissionDenied, denial))
             return
+        } else {
+            viaToken = true
         }
         let serial = client.nextSerial()
         client.subscriptions[channel] = .pending(serial)
@@ -316,10 +384,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 dropIfEmpty(channel, local)
                 send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
             case .success(let subscribed):
-                client.subscriptions[channel] = .active
                 send(client, reply(subscribed))
                 for publication in subscribed.publications { client.connection.send(frame: publication.frame) }
-                local.clients.append(client)
+                local.add(client, channel: channel)
+                if viaToken { client.tokenGranted.insert(channel) }
             }
         }
     }
@@ -351,20 +419,32 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     }
 
     private func unsubscribe(_ client: Client, id: [UInt8], channel: String) {
+        guard self.policy(for: channel, client: client, id: id) != nil else { return }
         guard let subscription = client.subscriptions.removeValue(forKey: channel) else {
             send(client, Reply.error(id: id, .notSubscribed, "not subscribed to \(channel)"))
             return
         }
+        client.tokenGranted.remove(channel)
         // A pending subscribe is undone by its completion, which sees it is no longer wanted.
-        if subscription.isActive { leave(channel, client) }
+        if case .active(let slot) = subscription { leave(channel, client, slot: slot) }
         send(client, Reply.result(id: id) { _ in })
     }
 
+    /// The server ends a subscription: an `unsubscribed` push says why.
+    private func removeSubscription(_ client: Client, channel: String, reason: String) {
+        guard let subscription = client.subscriptions.removeValue(forKey: channel) else { return }
+        client.tokenGranted.remove(channel)
+        if case .active(let slot) = subscription { leave(channel, client, slot: slot) }
+        send(client, Pushes.single("unsubscribed") { writer in
+            writer.key("channel"); writer.string(channel)
+            writer.key("reason"); writer.string(reason)
+        })
+    }
+
     /// Removes an active subscriber from the loop and the broker.
-    private func leave(_ channel: String, _ client: Client) {
-        client.lastTyping[channel] = nil
-        guard let local = channels[channel], let index = local.clients.firstIndex(where: { $0 === client }) else { return }
-        local.clients.remove(at: index)
+    private func leave(_ channel: String, _ client: Client, slot: Int) {
+        guard let local = channels[channel] else { return }
+        local.remove(slot: slot, channel: channel)
         let policy = ChannelName(channel).flatMap { config.namespaces[String($0.namespace)] } ?? NamespacePolicy()
         broker.unsubscribe(channel: channel, member: client.member(in: policy), lastOnLoop: local.isEmpty,
                            options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
@@ -464,31 +544,24 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     }
 
     /// An ephemeral push to the channel's other subscribers. A `start` within
-    /// `gateway.typing_interval` of the last one sent is not sent again (`"sent": false`); a
-    /// `stop` always is.
+    /// `gateway.typing_interval` of the last one the same user sent to the channel, from any
+    /// connection, is not sent again (`"sent": false`); a `stop` always is.
     private func typing(_ client: Client, id: [UInt8], channel: String, started: Bool) {
         guard let policy = requireSubscription(client, id: id, channel: channel) else { return }
         guard policy.typing else {
             send(client, Reply.error(id: id, .notAvailable, "the namespace of \(channel) has no typing indicator"))
             return
         }
-        let now = Double(loop.now) / 1e9
-        if started {
-            if let last = client.lastTyping[channel], now - last < config.typingInterval {
-                send(client, Reply.result(id: id) { writer in writer.key("sent"); writer.bool(false) })
-                return
-            }
-            client.lastTyping[channel] = now
-        } else {
-            client.lastTyping[channel] = nil
-        }
+        let user = client.user ?? ""
         let frame = Pushes.frame(Pushes.single("typing") { writer in
             writer.key("channel"); writer.string(channel)
-            writer.key("user"); writer.string(client.user ?? "")
+            writer.key("user"); writer.string(user)
             writer.key("state"); writer.string(started ? "start" : "stop")
         })
-        broker.broadcast(channel: channel, frame: frame, sender: client.connection.id)
-        send(client, Reply.result(id: id) { writer in writer.key("sent"); writer.bool(true) })
+        let throttle = Throttle(key: user, interval: started ? config.typingInterval : 0)
+        broker.broadcast(channel: channel, frame: frame, sender: client.connection.id, throttle: throttle) { [unowned self] result in
+            answer(client, id: id, result) { sent, writer in writer.key("sent"); writer.bool(sent) }
+        }
     }
 
     private func history(_ client: Client, id: [UInt8], channel: String, limit: Int?, before: UInt64?) {
@@ -512,6 +585,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                            _ fields: (T, inout JSONWriter) -> Void) {
         guard !client.gone else { return }
         switch result {
+        case .failure(.inboxFull):
+            logger.warning("inbox full: a client publication was refused; is the main API reading /api/inbox/read?",
+                           metadata: ["conn": "\(client.connection.id)"])
+            send(client, Reply.error(id: id, .unavailable, "the inbox is full; \(retry) later"))
         case .failure:
             send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; \(retry)"))
         case .success(let value):
@@ -521,21 +598,37 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     // MARK: Server API actions
 
-    /// Every connection of `user` on this loop gets a `disconnect` push and close 4006.
-    func disconnect(user: String, reason: String) {
-        for client in clients.values where client.user == user {
-            send(client, Pushes.single("disconnect") { writer in writer.key("reason"); writer.string(reason) })
-            client.connection.close(CloseCode(rawValue: GatewayCloseCode.disconnected), reason: "disconnected by the server")
+    /// Every connection of `user` on this loop gets a `disconnect` push and close 4006; with
+    /// `reconnectAfter` (milliseconds), a `reconnect` push first, and close 1012 (service restart).
+    func disconnect(user: String, reason: String, reconnectAfter: Int?) {
+        for client in users[user]?.clients ?? [] {
+            if let reconnectAfter {
+                advise(client, reconnectAfter: reconnectAfter, reason: reason)
+            } else {
+                disconnect(client, reason: reason, code: GatewayCloseCode.disconnected)
+            }
         }
     }
 
     /// The connections of `user` on this loop leave `channel` and get an `unsubscribed` push.
     func unsubscribe(user: String, channel: String) {
-        for client in clients.values where client.user == user {
-            guard let subscription = client.subscriptions.removeValue(forKey: channel) else { continue }
-            if subscription.isActive { leave(channel, client) }
-            send(client, Pushes.single("unsubscribed") { writer in writer.key("channel"); writer.string(channel) })
-        }
+        for client in users[user]?.clients ?? [] { removeSubscription(client, channel: channel, reason: "server") }
+    }
+
+    private func disconnect(_ client: Client, reason: String, code: UInt16) {
+        send(client, Pushes.single("disconnect") { writer in writer.key("reason"); writer.string(reason) })
+        client.connection.close(CloseCode(rawValue: code), reason: reason)
+    }
+
+    /// A `reconnect` push (come back after a jittered delay, elsewhere if a balancer decides so),
+    /// then close 1012.
+    private func advise(_ client: Client, reconnectAfter: Int, reason: String) {
+        let after = reconnectAfter + Int.random(in: 0...max(0, reconnectAfter / 2))
+        send(client, Pushes.single("reconnect") { writer in
+            writer.key("after"); writer.int(Int64(after))
+            writer.key("reason"); writer.string(reason)
+        })
+        client.connection.close(.serviceRestart, reason: reason)
     }
 
     // MARK: Timers
@@ -573,8 +666,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         case .expiry:
             let remaining = client.expiresAt - wallClock
             guard remaining <= 0 else { return scheduleExpiry(client) }
-            send(client, Pushes.single("disconnect") { writer in writer.key("reason"); writer.string("token_expired") })
-            client.connection.close(CloseCode(rawValue: GatewayCloseCode.tokenExpired), reason: "token expired")
+            disconnect(client, reason: "token_expired", code: GatewayCloseCode.tokenExpired)
         }
     }
 

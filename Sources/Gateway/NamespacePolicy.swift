@@ -39,7 +39,7 @@ public struct NamespacePolicy: Sendable {
 
     public func channelOptions(idempotencyWindow: Double) -> ChannelOptions {
         ChannelOptions(historySize: historySize, historyTTL: historyTTL, presence: presence, joinLeave: joinLeave,
-                       idempotencyWindow: idempotencyWindow)
+                       idempotencyWindow: idempotencyWindow, inbox: inbox)
     }
 
     static func read(_ reader: inout ConfigReader) throws -> NamespacePolicy {

@@ -36,4 +36,8 @@ public enum GatewayCloseCode {
     public static let disconnected: UInt16 = 4006
     /// Commands kept coming after `rate_limits.strikes` rate-limited replies in a row.
     public static let rateLimited: UInt16 = 4008
+    /// Output piled up past the outbound bound for a connection that did not read it.
+    public static let slowConsumer: UInt16 = 4009
+    /// The user already has `gateway.max_connections_per_user` connections.
+    public static let tooManyConnections: UInt16 = 4010
 }

@@ -68,8 +68,7 @@ public final class Connection: EventHandler, Flushable {
         interest = UInt32(EPOLLIN.rawValue)
         try loop.register(fd: fd, handler: self, events: interest)
         if overLimit {
-            log(.warning, "connection limit reached; refusing")
-            respondHTTP(HTTPResponse.make(.serviceUnavailable, headers: [("Retry-After", "5")]))
+            refuse(HandshakeRejection(.serviceUnavailable, headers: [("Retry-After", "5")], reason: "listen.max_connections reached"))
             return
         }
         arm(.handshake, after: server.handshakeTimeout)
@@ -92,7 +91,10 @@ public final class Connection: EventHandler, Flushable {
     private func receive(into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
         while true {
             let count = read(fd, pointer, capacity)
-            if count > 0 { return .bytes(count) }
+            if count > 0 {
+                server.stats.bytesIn &+= UInt64(count)
+                return .bytes(count)
+            }
             if count == 0 { return .endOfStream }
             let error = csystem_errno()
             if error == EINTR { continue }
@@ -178,8 +180,7 @@ public final class Connection: EventHandler, Flushable {
         case .needMore:
             if unparsed == nil { keepUnparsed(UnsafeRawBufferPointer(input)) }
         case .failure(let status, let reason):
-            log(.info, "bad request", ["status": "\(status.code)", "reason": "\(reason)"])
-            respondHTTP(HTTPResponse.make(status))
+            refuse(HandshakeRejection(status, reason: reason))
         case .complete(let head, let consumed):
             // Bytes after the head are frames: move them to the loop's read buffer (memmove, the
             // regions may overlap) before the head's buffer is released.
@@ -201,8 +202,7 @@ public final class Connection: EventHandler, Flushable {
             return
         }
         guard path == config.webSocketPath[...] else {
-            log(.info, "no such path", ["status": "404"])
-            respondHTTP(HTTPResponse.make(.notFound))
+            refuse(HandshakeRejection(.notFound, reason: "no such path"))
             return
         }
         let request: UpgradeRequest
@@ -213,8 +213,9 @@ public final class Connection: EventHandler, Flushable {
         case .success(let valid):
             request = valid
         }
-        if !config.allowedOrigins.isEmpty, !config.allowedOrigins.contains("*"),
-           let origin = request.origin, !config.allowedOrigins.contains(origin) {
+        // Browsers always send Origin; other clients need not. An Origin not on the list is a page
+        // of another site driving the user's browser (Cross-Site WebSocket Hijacking).
+        if let origin = request.origin, !config.allowedOrigins.contains("*"), !config.allowedOrigins.contains(origin) {
             refuse(HandshakeRejection(.forbidden, reason: "origin not allowed"))
             return
         }
@@ -227,6 +228,7 @@ public final class Connection: EventHandler, Flushable {
             response.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
             scheduleFlush()
             phase = .open
+            server.stats.opened &+= 1
             arm(.ping, after: server.pingInterval)
             server.application.connectionOpened(self, request: request)
             if rest.count > 0, phase == .open { readFrames(rest, from: 0) }
@@ -235,6 +237,7 @@ public final class Connection: EventHandler, Flushable {
 
     private func refuse(_ rejection: HandshakeRejection) {
         log(.info, "upgrade refused", ["status": "\(rejection.status.code)", "reason": "\(rejection.reason)"])
+        server.stats.refused[rejection.status.code, default: 0] &+= 1
         respondHTTP(HTTPResponse.rejection(rejection))
     }
 
@@ -319,6 +322,7 @@ public final class Connection: EventHandler, Flushable {
     /// aborted the connection from its callback: the caller must stop.
     private func finishOpen() -> Bool {
         phase = .draining
+        server.stats.closed &+= 1
         server.application.connectionClosed(self)
         return phase != .closed
     }
@@ -364,14 +368,18 @@ public final class Connection: EventHandler, Flushable {
 
     /// Reading pauses above `max_outbound_bytes`, so replies to a peer's own requests exceed it by
     /// at most one read's worth. Output the application keeps producing for a peer that does not
-    /// read is bounded here: past twice the limit plus one read buffer, the connection is dropped
-    /// at the end of the turn (a close frame could not get through the backlog anyway).
+    /// read (fan-out) is bounded here: past twice the limit plus one read buffer, nothing more is
+    /// queued and the connection is closed with the application's slow-consumer code. The close
+    /// frame goes after the backlog (every queued chunk ends on a frame boundary): a peer that is
+    /// slow rather than gone reads what it was sent, then the code; one that reads nothing is
+    /// dropped when close_timeout runs out. Memory stays bounded either way.
     private func checkOutputBound() {
         guard outbound.pendingBytes > server.maxQueuedOutput else { return }
         outputOverflowed = true
-        log(.warning, "peer is not reading: output over the bound of limits.max_outbound_bytes; dropping the connection",
+        log(.warning, "slow consumer: output over the bound of limits.max_outbound_bytes; closing",
             ["pending": "\(outbound.pendingBytes)"])
-        loop.atEndOfTurn { [self] in abort() }
+        server.stats.slowConsumerCloses += 1
+        loop.atEndOfTurn { [self] in close(server.application.slowConsumerCloseCode, reason: "slow consumer") }
     }
 
     private func sendFrame(_ opcode: Opcode, payload: [UInt8]) {
@@ -404,7 +412,10 @@ public final class Connection: EventHandler, Flushable {
     public func flush() {
         flushScheduled = false
         guard phase != .closed else { return }
-        switch loop.write(&outbound, to: fd) {
+        let queued = outbound.pendingBytes
+        let result = loop.write(&outbound, to: fd)
+        server.stats.bytesOut &+= UInt64(queued - outbound.pendingBytes)
+        switch result {
         case .drained:
             if peerFinished {
                 abort()
@@ -446,8 +457,7 @@ public final class Connection: EventHandler, Flushable {
     private func timerFired() {
         switch timerPurpose {
         case .handshake:
-            log(.info, "handshake timeout", ["status": "408"])
-            respondHTTP(HTTPResponse.make(.requestTimeout))
+            refuse(HandshakeRejection(.requestTimeout, reason: "handshake timeout"))
         case .ping:
             let idle = loop.now &- lastActivity
             if idle >= server.pingInterval {
@@ -476,6 +486,7 @@ public final class Connection: EventHandler, Flushable {
     public func abort() {
         guard phase != .closed else { return }
         let wasOpen = phase == .open
+        if wasOpen { server.stats.closed &+= 1 }
         // Closed first: the application may call back into this connection from connectionClosed.
         phase = .closed
         loop.timers.cancel(timer)

@@ -23,6 +23,7 @@ public final class LoopServer {
     /// Loop 0 watches the process's signals.
     var signalWatcher: SignalWatcher?
     private var nextConnectionNumber: UInt64 = 0
+    public internal(set) var stats = TransportStats()
     private var draining = false
     private var onDrained: (() -> Void)?
 

@@ -9,4 +9,10 @@ public protocol WebSocketApplication: AnyObject {
     /// A complete message; `payload` is valid only during the call.
     func connection(_ connection: Connection, received opcode: Opcode, payload: UnsafeRawBufferPointer)
     func connectionClosed(_ connection: Connection)
+    /// The close code a connection gets when it stops reading while output keeps coming for it.
+    var slowConsumerCloseCode: CloseCode { get }
+}
+
+extension WebSocketApplication {
+    public var slowConsumerCloseCode: CloseCode { .policyViolation }
 }

@@ -30,6 +30,8 @@ struct Echo: ParsableCommand {
             settings.port = 9001
             settings.loops = 1
             settings.webSocketPath = "/"
+            // A conformance and benchmark target: browsers' test pages may connect from anywhere.
+            settings.allowedOrigins = ["*"]
             settings.maxMessageSize = 16 * 1024 * 1024
             settings.maxFrameSize = settings.maxMessageSize
         }

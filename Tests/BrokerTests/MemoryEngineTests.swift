@@ -189,8 +189,8 @@ final class MemoryEngineTests: XCTestCase {
             broker.online(users: ["alice", "bob"], watch: true) { done(try! $0.get()) }
         }
         XCTAssertEqual(before, ["alice": false, "bob": false])
-        let _: Bool = on(0) { broker, done in broker.userConnected("alice"); done(true) }
-        let _: Bool = on(1) { broker, done in broker.userConnected("alice"); done(true) }
+        let _: Bool = on(0) { broker, done in broker.userConnected("alice") { _ in }; done(true) }
+        let _: Bool = on(1) { broker, done in broker.userConnected("alice") { _ in }; done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true"], "one online transition for two connections")
         let now: [String: Bool] = on(0) { broker, done in
             broker.online(users: ["alice", "bob"], watch: false) { done(try! $0.get()) }
@@ -201,7 +201,7 @@ final class MemoryEngineTests: XCTestCase {
         let _: Bool = on(1) { broker, done in broker.userDisconnected("alice"); done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true", "2>status:alice:false"])
         let _: Bool = on(2) { broker, done in broker.unwatch(users: ["alice", "bob"]); done(true) }
-        let _: Bool = on(1) { broker, done in broker.userConnected("alice"); done(true) }
+        let _: Bool = on(1) { broker, done in broker.userConnected("alice") { _ in }; done(true) }
         XCTAssertEqual(deliveries().count, 2, "no transitions once unwatched")
     }
 
@@ -217,7 +217,7 @@ final class MemoryEngineTests: XCTestCase {
         node.handles[0].execute { _ in usleep(300_000) }
         let answer: [String: Bool] = on(2) { broker, done in
             broker.online(users: [near, far], watch: true) { done(try! $0.get()) }
-            broker.userConnected(near)  // near's owner is this loop: it answered already
+            broker.userConnected(near) { _ in }  // near's owner is this loop: it answered already
         }
         XCTAssertEqual(answer, [near: true, far: false])
     }
@@ -232,6 +232,45 @@ final class MemoryEngineTests: XCTestCase {
             broker.history(channel: "room:g", limit: 10, before: nil) { done(try! $0.get().publications.map(\.offset)) }
         }
         XCTAssertEqual(latest, [3, 4, 5])
+        let beforeOldest: [UInt64] = on(2) { broker, done in
+            broker.history(channel: "room:g", limit: 10, before: 3) { done(try! $0.get().publications.map(\.offset)) }
+        }
+        XCTAssertEqual(beforeOldest, [], "nothing kept is older than the oldest kept")
+        let pastNewest: [UInt64] = on(2) { broker, done in
+            broker.history(channel: "room:g", limit: 2, before: 99) { done(try! $0.get().publications.map(\.offset)) }
+        }
+        XCTAssertEqual(pastNewest, [4, 5])
+    }
+
+    func testConnectionsAreCountedPerUserAcrossLoops() {
+        let counts: [Int] = (0..<3).map { index in
+            on(index) { broker, done in broker.userConnected("carol") { done(try! $0.get()) } }
+        }
+        XCTAssertEqual(counts, [1, 2, 3])
+        let _: Bool = on(1) { broker, done in broker.userDisconnected("carol"); done(true) }
+        let next: Int = on(2) { broker, done in broker.userConnected("carol") { done(try! $0.get()) } }
+        XCTAssertEqual(next, 3)
+    }
+
+    /// One key is throttled across loops (a user typing from two devices); a zero interval (stop)
+    /// always passes and lifts the throttle.
+    func testAThrottledBroadcastGoesOncePerIntervalAcrossLoops() {
+        for loop in 0..<3 { _ = subscribe(loop, "room:h") }
+        func typing(_ index: Int, _ text: String, interval: Double) -> Bool {
+            on(index) { broker, done in
+                let frame = Array(text.utf8).withUnsafeBytes { SharedBytes(copying: $0) }
+                broker.broadcast(channel: "room:h", frame: frame, sender: 0, throttle: Throttle(key: "alice", interval: interval)) {
+                    done(try! $0.get())
+                }
+            }
+        }
+        XCTAssertTrue(typing(0, "start-1", interval: 60))
+        XCTAssertFalse(typing(1, "start-2", interval: 60), "same key from another loop within the interval")
+        XCTAssertTrue(typing(2, "stop", interval: 0))
+        XCTAssertTrue(typing(1, "start-3", interval: 60), "a stop lifts the throttle")
+        let sent = deliveries().map { $0.split(separator: ">")[1] }
+        XCTAssertEqual(Set(sent), ["start-1", "stop", "start-3"])
+        XCTAssertEqual(sent.count, 9, "each sent frame reached the three loops")
     }
 }
 

@@ -51,7 +51,7 @@ final class ApplicationCallbackTests: XCTestCase {
     }
 
     private func runServer(_ app: ProbeApplication, config: ServerConfig = ServerConfig(),
-                           client: @escaping @Sendable (Int) -> Void) throws -> LoopServer {
+                           client: @escaping @Sendable (Int, LoopHandle) -> Void) throws -> LoopServer {
         let loop = try EventLoop(index: 0, logger: Logger(label: "test"))
         let fd = try Listener.bind(host: "127.0.0.1", port: 0, backlog: 16, count: 1)[0]
         let port = Listener.localPort(of: fd)
@@ -62,7 +62,8 @@ final class ApplicationCallbackTests: XCTestCase {
         app.onAllClosed = { loop.atEndOfTurn { loop.stop() } }
         let guardTimer = LoopTimer { XCTFail("timed out"); loop.stop() }
         loop.timers.schedule(guardTimer, after: 10_000_000_000, now: Clock.now())
-        let thread = Thread { client(port) }
+        let handle = loop.handle
+        let thread = Thread { client(port, handle) }
         thread.start()
         loop.run()
         return server
@@ -70,7 +71,7 @@ final class ApplicationCallbackTests: XCTestCase {
 
     func testCallingBackIntoAClosingConnectionIsHarmless() throws {
         let app = ProbeApplication(mode: .reenterOnClose)
-        let server = try runServer(app) { port in
+        let server = try runServer(app) { port, _ in
             let client = RawClient(port: port)
             client.send(FrameWriter.frame(.close, payload: FrameWriter.closePayload(.normal), maskKey: 0x1234_5678))
             client.readUntilClosed()
@@ -82,7 +83,7 @@ final class ApplicationCallbackTests: XCTestCase {
 
     func testAbortFromTheMessageCallback() throws {
         let app = ProbeApplication(mode: .closeThenAbortOnMessage)
-        let server = try runServer(app) { port in
+        let server = try runServer(app) { port, _ in
             let client = RawClient(port: port)
             client.send(FrameWriter.frame(.text, payload: Array("hi".utf8), maskKey: 0x0102_0304))
             client.readUntilClosed()
@@ -92,18 +93,28 @@ final class ApplicationCallbackTests: XCTestCase {
     }
 
     /// An application that keeps sending to a peer that never reads cannot grow the queue past
-    /// twice max_outbound_bytes: the connection is dropped.
-    func testOutputForAPeerThatDoesNotReadIsBounded() throws {
+    /// twice max_outbound_bytes: nothing more is queued, and the close frame with the
+    /// application's slow-consumer code (1008 by default) follows the backlog.
+    func testOutputForAPeerThatDoesNotReadIsBoundedAndClosed() throws {
         var config = ServerConfig()
         config.maxOutboundBytes = 256 * 1024
+        config.closeTimeout = 0.5
         let app = ProbeApplication(mode: .flood(8 << 20))
-        let server = try runServer(app, config: config) { port in
+        app.expected = 2  // the loop stops when the client has seen the end, not at connectionClosed
+        let received = Locked<(total: Int, tail: [UInt8])>((0, []))
+        let server = try runServer(app, config: config) { port, handle in
             let client = RawClient(port: port, receiveBuffer: 4096)
             sleep(1)
-            client.readUntilClosed()
+            received.withLock { $0 = client.readUntilClosed() }
+            handle.stop()
         }
         XCTAssertEqual(app.closed, 1)
         XCTAssertEqual(server.connectionCount, 0)
+        let (total, tail) = received.withLock { $0 }
+        XCTAssertLessThan(total, 2 * config.maxOutboundBytes + 512 * 1024, "the backlog stayed bounded")
+        let reason = Array("slow consumer".utf8)
+        XCTAssertEqual(tail.suffix(4 + reason.count), [0x88, UInt8(2 + reason.count), 0x03, 0xF0] + reason,
+                       "the last frame is a close with 1008")
     }
 }
 
@@ -134,9 +145,18 @@ final class RawClient: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
-    /// Reads (and discards) until the server closes or resets the connection.
-    func readUntilClosed() {
+    /// Reads until the server closes or resets the connection; returns how many bytes came and
+    /// the last 64 of them.
+    @discardableResult
+    func readUntilClosed() -> (total: Int, tail: [UInt8]) {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while read(fd, &buffer, buffer.count) > 0 {}
+        var total = 0
+        var tail: [UInt8] = []
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            guard count > 0 else { return (total, tail) }
+            total += count
+            tail = Array((tail + buffer[0..<count]).suffix(64))
+        }
     }
 }

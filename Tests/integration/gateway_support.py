@@ -55,7 +55,8 @@ def gateway_config(*, loops: int = 1, auth: dict | None = None, namespaces: dict
     }
     # Tests send commands faster than a person would: lift the per-connection rate limits unless
     # a test sets its own (test_gateway_rate_limits does).
-    gateway_section = {"rate_limits": {"commands_per_second": 100000, "command_burst": 100000}}
+    gateway_section = {"rate_limits": {"commands_per_second": 100000, "command_burst": 100000,
+                                       "user_commands_per_second": 100000, "user_command_burst": 100000}}
     gateway_section.update(gateway or {})
     config["gateway"] = gateway_section
     config.update(sections)

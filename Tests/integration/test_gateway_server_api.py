@@ -122,7 +122,7 @@ def test_unsubscribe_removes_the_user_from_the_channel(server):
             for client in (alice, bob):
                 await client.ok("subscribe", channel=channel)
             assert (await asyncio.to_thread(call, port, "/api/unsubscribe", {"user": "bob", "channel": channel}))[0] == 200
-            assert await bob.push("unsubscribed") == {"push": "unsubscribed", "channel": channel}
+            assert await bob.push("unsubscribed") == {"push": "unsubscribed", "channel": channel, "reason": "server"}
             await alice.publish(channel, "after the kick")
             await alice.publications(channel, 1)
             await bob.ok("ping")
@@ -145,3 +145,76 @@ def test_presence_and_online(server):
             status, body = await asyncio.to_thread(call, port, "/api/online", {"users": ["alice", "bob"]})
             assert (status, body) == (200, {"users": {"alice": True, "bob": False}})
     run_async(scenario(), timeout=30)
+
+
+def test_the_inbox_carries_client_publications_to_the_api(server):
+    """Client publications of inbox namespaces wait for the API: read leases them (a second
+    reader does not get them), ack removes them, an unacknowledged one comes back after its lease."""
+    port = admin_port(server)
+    channel, other = "conversation:inbox-a", "conversation:inbox-b"
+
+    async def scenario():
+        async with Clients(server) as clients:
+            alice = await clients.user("alice", channels=[channel, other])
+            await alice.ok("subscribe", channel=channel)
+            await alice.ok("subscribe", channel=other)
+            first = await alice.publish(channel, {"text": "one"}, key="k1")
+            await alice.publish(channel, {"text": "one"}, key="k1")  # a resend: not a second entry
+            second = await alice.publish(other, "two")
+            # The server's own publications are not for the inbox.
+            assert (await asyncio.to_thread(call, port, "/api/publish", {"channel": channel, "data": "from the API"}))[0] == 200
+            return first, second
+
+    first, second = run_async(scenario(), timeout=30)
+    status, body = call(port, "/api/inbox/read", {"limit": 10, "lease": 1})
+    assert status == 200, body
+    entries = body["entries"]
+    assert [(e["channel"], e["offset"], e["user"], e["data"]) for e in entries] == [
+        (channel, first["offset"], "alice", {"text": "one"}), (other, second["offset"], "alice", "two")], entries
+    assert entries[0]["epoch"] == first["epoch"] and isinstance(entries[0]["time"], int)
+    assert call(port, "/api/inbox/read", {})[1] == {"entries": []}, "leased to the first reader"
+    assert call(port, "/api/inbox/ack", {"ids": [entries[0]["id"], "0-999999", "junk"]}) == (200, {"acknowledged": 1})
+    time.sleep(1.2)
+    again = call(port, "/api/inbox/read", {"limit": 10})[1]["entries"]
+    assert [e["id"] for e in again] == [entries[1]["id"]], "the unacknowledged one is offered again"
+    assert call(port, "/api/inbox/ack", {"ids": [entries[1]["id"]]}) == (200, {"acknowledged": 1})
+    assert call(port, "/api/inbox/read", {})[1] == {"entries": []}
+
+
+def test_inbox_requests_are_validated(server):
+    port = admin_port(server)
+    for body in ({"limit": 0}, {"limit": 1001}, {"limit": "5"}, {"lease": 0.5}, {"lease": 4000}):
+        status, reply = call(port, "/api/inbox/read", body)
+        assert status == 400 and reply["error"]["code"] == "bad_request", (body, reply)
+    for body in ({}, {"ids": "0-1"}, {"ids": [1]}):
+        status, reply = call(port, "/api/inbox/ack", body)
+        assert status == 400, (body, reply)
+    assert call(port, "/api/inbox/read", {}, key=None)[0] == 401
+
+
+def test_a_full_inbox_refuses_publications_until_the_api_catches_up(gateway):
+    config = gateway_config(gateway={"inbox": {"max_entries": 2}})
+    config["admin"] = {"enabled": True, "port": 0, "api_key": API_KEY}
+    server = gateway(config)
+    port = admin_port(server)
+    channel = "conversation:full"
+
+    async def scenario():
+        async with Clients(server) as clients:
+            alice = await clients.user("alice", channels=[channel])
+            bob = await clients.user("bob", channels=[channel])
+            await alice.ok("subscribe", channel=channel)
+            await bob.ok("subscribe", channel=channel)
+            await alice.publish(channel, "1")
+            await alice.publish(channel, "2")
+            error = await alice.error("publish", "unavailable", channel=channel, data="3", key="k3")
+            assert "inbox is full" in error["message"], error
+            # Refused means not published: bob saw two publications, no third.
+            assert [pub["data"] for pub in await bob.publications(channel, 2)] == ["1", "2"]
+            entries = (await asyncio.to_thread(call, port, "/api/inbox/read", {}))[1]["entries"]
+            await asyncio.to_thread(call, port, "/api/inbox/ack", {"ids": [entries[0]["id"]]})
+            await alice.publish(channel, "3", key="k3")
+            assert [pub["data"] for pub in await bob.publications(channel, 1)] == ["3"]
+            assert not bob.queued("publication")
+    run_async(scenario(), timeout=30)
+    assert "inbox full" in server.stderr_text()
