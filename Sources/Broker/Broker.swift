@@ -54,8 +54,10 @@ public protocol Broker: AnyObject {
 /// The loop's side of the broker: frames to fan out to local subscribers.
 public protocol BrokerDelegate: AnyObject {
     /// `ephemeral` is set for frames that are not stored (typing): they skip their sender and
-    /// are the first thing a backed-up connection goes without.
-    func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?)
+    /// are the first thing a backed-up connection goes without. `acceptedAt` is when the engine
+    /// accepted the frame (monotonic nanoseconds on this host: a publish on this node, or its
+    /// arrival from a shared engine), for the fan-out latency.
+    func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?, acceptedAt: UInt64)
     /// A watched user went online or offline: one transition per user, however many connections.
     func statusChanged(user: String, frame: SharedBytes)
 }

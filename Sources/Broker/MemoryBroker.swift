@@ -53,12 +53,15 @@ public final class MemoryBroker: Broker {
 
     private func fanOut(_ stream: ChannelStream, _ frame: SharedBytes, ephemeral: Ephemeral? = nil) {
         let channel = stream.name
+        let acceptedAt = Clock.now()
         for index in stream.interestedLoops {
             if index == loop.index {
-                delegate?.deliver(channel: channel, frame: frame, ephemeral: ephemeral)
+                delegate?.deliver(channel: channel, frame: frame, ephemeral: ephemeral, acceptedAt: acceptedAt)
             } else {
                 let peer = peers[index]
-                handles[index].execute { _ in peer.value.delegate?.deliver(channel: channel, frame: frame, ephemeral: ephemeral) }
+                handles[index].execute { _ in
+                    peer.value.delegate?.deliver(channel: channel, frame: frame, ephemeral: ephemeral, acceptedAt: acceptedAt)
+                }
             }
         }
     }

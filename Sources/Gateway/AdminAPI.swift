@@ -16,14 +16,17 @@ final class AdminAPI {
         self.home = home
     }
 
-    func handle(_ head: HTTPRequestHead, _ body: [UInt8], _ respond: @escaping HTTPConnection.Respond) {
+    func handle(_ head: HTTPRequestHead, _ body: [UInt8], _ respond: HTTPConnection.Respond) {
         let path = String(head.path)
         switch (head.method, path) {
         case ("GET", "/health"):
             return respond(.ok, Array(#"{"status":"ok"}"#.utf8))
         case ("GET", "/ready"):
             return respond(.ok, Array(#"{"status":"ready"}"#.utf8))
-        case (_, "/health"), (_, "/ready"):
+        case ("GET", "/metrics"):
+            guard let render = gateway.renderMetrics else { return respond(.notFound, HTTPConnection.error(.notFound, "no metrics")) }
+            return respond.text(.ok, render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        case (_, "/health"), (_, "/ready"), (_, "/metrics"):
             return respond(.methodNotAllowed, HTTPConnection.error(.methodNotAllowed, "use GET"))
         default:
             break
@@ -104,7 +107,7 @@ final class AdminAPI {
 
     /// `{"channel", "data", "key"?}` → `{"offset", "epoch"}`: a publication from the server, kept
     /// in history and pushed to every subscriber on every loop.
-    private func publish(_ request: JSONValue, _ body: [UInt8], _ respond: @escaping HTTPConnection.Respond) {
+    private func publish(_ request: JSONValue, _ body: [UInt8], _ respond: HTTPConnection.Respond) {
         guard let channel = field(request, "channel", respond), let policy = namespace(channel, respond) else { return }
         guard let data = request["data"] else { return respond(.badRequest, HTTPConnection.error(.badRequest, "missing data")) }
         let key = request["key"]?.string
@@ -112,6 +115,7 @@ final class AdminAPI {
                                      options: policy.channelOptions(idempotencyWindow: gateway.config.idempotencyWindow))
         home.broker.publish(publish) { result in
             guard let published = Self.value(result, respond, retry: "retry with the same key") else { return }
+            if !published.duplicate { self.home.stats.publications &+= 1 }
             respond(.ok, Reply.object { writer in
                 writer.key("offset"); writer.int(Int64(published.offset))
                 writer.key("epoch"); writer.string(published.epoch)
@@ -146,7 +150,7 @@ final class AdminAPI {
     }
 
     /// `{"channel"}` → `{"users": [{"user", "connections", "info"?}]}`.
-    private func presence(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+    private func presence(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
         guard let channel = field(request, "channel", respond), namespace(channel, respond) != nil else { return }
         home.broker.presence(channel: channel) { result in
             guard let entries = Self.value(result, respond) else { return }
@@ -158,7 +162,7 @@ final class AdminAPI {
     }
 
     /// `{"users": [...]}` → `{"users": {"alice": true, ...}}`.
-    private func online(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+    private func online(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
         guard let users = strings(request, "users", count: 1...10_000, respond) else { return }
         home.broker.online(users: users, watch: false) { result in
             guard let status = Self.value(result, respond) else { return }
@@ -174,7 +178,7 @@ final class AdminAPI {
     /// `{"limit"?, "lease"?}` → `{"entries": [{"id", "channel", "offset", "epoch", "user", "data",
     /// "time"}]}`: the oldest client publications not yet acknowledged nor held by another reader,
     /// leased to this one for `lease` seconds (default 30).
-    private func readInbox(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+    private func readInbox(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
         let limit = request["limit"].map { $0.int64.map(Int.init) ?? -1 } ?? 100
         guard (1...1000).contains(limit) else {
             return respond(.badRequest, HTTPConnection.error(.badRequest, "limit must be an integer from 1 to 1000"))
@@ -206,7 +210,7 @@ final class AdminAPI {
     }
 
     /// `{"ids": [...]}` → `{"acknowledged": N}`: removes the entries (ids already gone count 0).
-    private func acknowledgeInbox(_ request: JSONValue, _ respond: @escaping HTTPConnection.Respond) {
+    private func acknowledgeInbox(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
         guard let ids = strings(request, "ids", count: 0...10_000, respond) else { return }
         home.broker.acknowledgeInbox(ids: ids) { result in
             guard let count = Self.value(result, respond) else { return }

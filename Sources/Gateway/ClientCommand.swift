@@ -16,15 +16,15 @@ enum ClientCommand {
     case online(users: [String], watch: Bool)
     case ping
 
-    /// A parsed frame: the command, and the id to echo (its JSON text: an integer or a string).
+    /// A parsed frame: the command, and the id to echo.
     struct Envelope {
-        let id: [UInt8]
+        let id: CommandID
         let command: ClientCommand
     }
 
-    /// Why a frame is not a command; `id` is set when the frame had a usable one.
+    /// Why a frame is not a command; `id.json` is set when the frame had a usable id.
     struct Failure: Error {
-        let id: [UInt8]?
+        let id: CommandID
         let error: ProtocolError
         let message: String
     }
@@ -34,18 +34,23 @@ enum ClientCommand {
         do {
             root = try JSONParser.parse(frame)
         } catch {
-            return .failure(Failure(id: nil, error: .badRequest, message: "not JSON: \(error)"))
+            return .failure(Failure(id: CommandID(json: nil, kind: .invalid), error: .badRequest, message: "not JSON: \(error)"))
         }
-        guard root.object != nil else { return .failure(Failure(id: nil, error: .badRequest, message: "a command is a JSON object")) }
+        let name = root["cmd"]?.string
+        let kind = name.flatMap(CommandKind.init(rawValue:)) ?? .invalid
+        guard root.object != nil else {
+            return .failure(Failure(id: CommandID(json: nil, kind: kind), error: .badRequest, message: "a command is a JSON object"))
+        }
         guard let idValue = root["id"], idValue.int64 != nil || idValue.string != nil else {
-            return .failure(Failure(id: nil, error: .badRequest, message: "every command needs an id (an integer or a string)"))
+            return .failure(Failure(id: CommandID(json: nil, kind: kind), error: .badRequest,
+                                    message: "every command needs an id (an integer or a string)"))
         }
-        let id = Array(UnsafeRawBufferPointer(rebasing: frame[idValue.range]))
+        let id = CommandID(json: Array(UnsafeRawBufferPointer(rebasing: frame[idValue.range])), kind: kind)
         func fail(_ message: String, _ error: ProtocolError = .badRequest) -> Result<Envelope, Failure> {
             .failure(Failure(id: id, error: error, message: message))
         }
-        guard let name = root["cmd"]?.string else { return fail("missing cmd") }
-        var reader = FieldReader(root: root)
+        guard let name else { return fail("missing cmd") }
+        let reader = FieldReader(root: root)
         let command: ClientCommand
         do {
             switch name {
@@ -92,6 +97,18 @@ enum ClientCommand {
         }
         return .success(Envelope(id: id, command: command))
     }
+}
+
+/// The commands by name, for counting replies (`invalid`: no known `cmd`).
+enum CommandKind: String, CaseIterable {
+    case connect, subscribe, unsubscribe, publish, presence, history, refresh, typing, online, ping, invalid
+}
+
+/// A command's id as the client sent it (its JSON text: an integer or a string; nil when the
+/// frame had none), and the kind of command, so that its reply can be counted by both.
+struct CommandID {
+    let json: [UInt8]?
+    let kind: CommandKind
 }
 
 /// Typed field access with messages that name the field.

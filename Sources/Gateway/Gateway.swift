@@ -1,5 +1,6 @@
 import Auth
 import Broker
+import CoreMetrics
 import Foundation
 import Reactor
 import RelayServer
@@ -15,10 +16,19 @@ public final class Gateway: Sendable {
     /// The admin listener, bound before the loops start; loop 0 serves it.
     let adminFD: Int32?
     public let adminPort: Int?
+    /// Where the loops' counters are folded to (the Prometheus factory in `relay serve`).
+    let metricsFactory: MetricsFactory
+    /// The Prometheus text for `/metrics`; nil: the admin listener answers 404 there.
+    let renderMetrics: (@Sendable () -> [UInt8])?
     private let loopHandles = Locked<[LoopHandle]>([])
+    /// The fan-out latency timer's label, for a backend that sets its histogram buckets.
+    public static let fanOutMetric = GatewayMetrics.fanOutLabel
 
-    public init(config: GatewayConfig, loops: Int) throws {
+    public init(config: GatewayConfig, loops: Int, metrics: MetricsFactory = NOOPMetricsHandler.instance,
+                renderMetrics: (@Sendable () -> [UInt8])? = nil) throws {
         self.config = config
+        metricsFactory = metrics
+        self.renderMetrics = renderMetrics
         if config.admin.enabled {
             let admin = config.admin
             let key = try Self.secret(GatewayConfig.KeyConfig(kid: nil, algorithms: [], secret: admin.apiKey, secretFile: admin.apiKeyFile,

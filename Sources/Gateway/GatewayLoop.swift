@@ -3,6 +3,7 @@ import Broker
 import Buffers
 import Foundation
 import JSON
+import CoreMetrics
 import Logging
 import Reactor
 import RelayServer
@@ -25,6 +26,14 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     private var users: [String: LocalUser] = [:]
     /// Claims verified during the upgrade, handed to the connection that opens right after.
     private var upgradeClaims: Claims?
+    var stats = GatewayStats()
+    private var fanOuts = FanOutSamples()
+    private let metrics: GatewayMetrics
+    private lazy var metricsTimer: LoopTimer = LoopTimer { [unowned self] in
+        foldMetrics()
+        loop.timers.schedule(metricsTimer, after: Self.metricsInterval, now: loop.now)
+    }
+    static let metricsInterval: UInt64 = 1_000_000_000
     /// Loop 0 serves the admin listener.
     var admin: AdminServer?
     var adminAPI: AdminAPI?
@@ -71,7 +80,14 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         self.loop = loop
         self.broker = broker
         config = gateway.config
+        metrics = GatewayMetrics(factory: gateway.metricsFactory)
         broker.delegate = self
+        loop.timers.schedule(metricsTimer, after: Self.metricsInterval, now: loop.now)
+    }
+
+    private func foldMetrics() {
+        let transport = (loop.context as? LoopServer)?.stats ?? TransportStats()
+        metrics.fold(transport: transport, gateway: stats, fanOuts: &fanOuts, localChannels: channels.count)
     }
 
     private let config: GatewayConfig
@@ -82,20 +98,32 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     // MARK: BrokerDelegate
 
-    public func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?) {
+    public func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?, acceptedAt: UInt64) {
         guard let local = channels[channel] else { return }
         guard let ephemeral else {
             for client in local.clients { client.connection.send(frame: frame) }
+            stats.deliveries &+= UInt64(local.clients.count)
+            if fanOuts.isFull { metrics.foldFanOut(&fanOuts) }
+            fanOuts.record(Int64(bitPattern: Clock.now() &- acceptedAt))
             return
         }
-        for client in local.clients where client.connection.id != ephemeral.sender && !client.connection.isBackedUp {
-            client.connection.send(frame: frame)
+        var sent = 0, dropped = 0
+        for client in local.clients where client.connection.id != ephemeral.sender {
+            if client.connection.isBackedUp {
+                dropped += 1
+            } else {
+                client.connection.send(frame: frame)
+                sent += 1
+            }
         }
+        stats.deliveries &+= UInt64(sent)
+        stats.droppedPushes &+= UInt64(dropped)
     }
 
     public func statusChanged(user: String, frame: SharedBytes) {
         guard let local = watches[user] else { return }
         for client in local.clients { client.connection.send(frame: frame) }
+        stats.deliveries &+= UInt64(local.clients.count)
     }
 
     // MARK: Upgrade
@@ -120,6 +148,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             case .success(let claims):
                 upgradeClaims = claims
             case .failure(let error):
+                stats.authFailures[error.code, default: 0] &+= 1
                 return .failure(HandshakeRejection(.unauthorized, reason: "token refused: \(error.code)"))
             }
         }
@@ -180,7 +209,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
         switch ClientCommand.parse(payload) {
         case .failure(let failure):
-            guard takeCommandToken(client) else { return rateLimited(client, id: failure.id) }
+            if let refused = takeCommandToken(client) { return rateLimited(client, id: failure.id, by: refused) }
             send(client, Reply.error(id: failure.id, failure.error, failure.message))
         case .success(let envelope):
             handle(envelope, from: client, frame: payload)
@@ -188,17 +217,18 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     }
 
     /// A command takes a token from the connection's bucket and, once authenticated, from the
-    /// bucket its user's connections on this loop share.
-    private func takeCommandToken(_ client: Client) -> Bool {
+    /// bucket its user's connections on this loop share. Returns the bucket that refused it.
+    private func takeCommandToken(_ client: Client) -> GatewayStats.Bucket? {
         let now = monotonicNow
-        guard client.commands.take(now: now) else { return false }
-        guard let user = client.user, let local = users[user] else { return true }
-        return local.commands.take(now: now)
+        guard client.commands.take(now: now) else { return .connection }
+        guard let user = client.user, let local = users[user] else { return nil }
+        return local.commands.take(now: now) ? nil : .user
     }
 
     /// A refused command gets `rate_limited`; after `rate_limits.strikes` refusals in a row the
     /// connection is closed with 4008.
-    private func rateLimited(_ client: Client, id: [UInt8]?) {
+    private func rateLimited(_ client: Client, id: CommandID, by bucket: GatewayStats.Bucket) {
+        stats.countRateLimited(bucket)
         client.strikes += 1
         if client.strikes >= config.rateLimitStrikes {
             logger.warning("rate limit: closing a connection that kept sending",
@@ -213,9 +243,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         let id = envelope.id
         // Typing has its own budget, so a typing indicator never eats into real commands.
         if case .typing = envelope.command {
-            guard client.typings.take(now: monotonicNow) else { return rateLimited(client, id: id) }
-        } else {
-            guard takeCommandToken(client) else { return rateLimited(client, id: id) }
+            guard client.typings.take(now: monotonicNow) else { return rateLimited(client, id: id, by: .typing) }
+        } else if let refused = takeCommandToken(client) {
+            return rateLimited(client, id: id, by: refused)
         }
         client.strikes = 0
         if case .connect = envelope.command {} else if !client.isAuthenticated {
@@ -237,13 +267,14 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
     }
 
-    private func connect(_ client: Client, id: [UInt8], token: String) {
+    private func connect(_ client: Client, id: CommandID, token: String) {
         guard !client.isAuthenticated else {
             send(client, Reply.error(id: id, .alreadyConnected, "this connection is authenticated already"))
             return
         }
         switch verifySession(token) {
         case .failure(let error):
+            stats.authFailures[error.code, default: 0] &+= 1
             logger.info("connect refused", metadata: ["conn": "\(client.connection.id)", "reason": "\(error.code)"])
             send(client, Reply.error(id: id, .authFailed, error.code))
             client.connection.close(CloseCode(rawValue: GatewayCloseCode.authFailed), reason: "authentication failed")
@@ -283,9 +314,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         logger.debug("authenticated", metadata: ["conn": "\(client.connection.id)", "user": "\(claims.subject)"])
     }
 
-    private func refresh(_ client: Client, id: [UInt8], token: String) {
+    private func refresh(_ client: Client, id: CommandID, token: String) {
         switch verifySession(token) {
         case .failure(let error):
+            stats.authFailures[error.code, default: 0] &+= 1
             send(client, Reply.error(id: id, .authFailed, error.code))
         case .success(let claims) where claims.subject != client.user:
             send(client, Reply.error(id: id, .permissionDenied, "the new token is for another user"))
@@ -309,7 +341,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     }
 
     /// The namespace of a channel, or the error reply for it.
-    private func policy(for channel: String, client: Client, id: [UInt8]) -> (ChannelName, NamespacePolicy)? {
+    private func policy(for channel: String, client: Client, id: CommandID) -> (ChannelName, NamespacePolicy)? {
         guard let name = ChannelName(channel) else {
             send(client, Reply.error(id: id, .badRequest, "a channel is namespace:name"))
             return nil
@@ -321,7 +353,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         return (name, policy)
     }
 
-    private func subscribe(_ client: Client, id: [UInt8], channel: String, token: String?, since: StreamPosition?) {
+    private func subscribe(_ client: Client, id: CommandID, channel: String, token: String?, since: StreamPosition?) {
         guard let (name, policy) = self.policy(for: channel, client: client, id: id) else { return }
         guard client.subscriptions[channel] == nil else {
             send(client, Reply.error(id: id, .alreadySubscribed, "already subscribed to \(channel)"))
@@ -349,7 +381,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         let member = client.member(in: policy)
         let request = SubscribeRequest(channel: channel, since: since, member: member,
                                        options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
-        func reply(_ subscribed: SubscribeResult) -> [UInt8] {
+        func reply(_ subscribed: SubscribeResult) -> Reply.Message {
             Reply.result(id: id) { writer in
                 writer.key("offset"); writer.int(Int64(subscribed.position.offset))
                 writer.key("epoch"); writer.string(subscribed.position.epoch)
@@ -387,6 +419,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 send(client, reply(subscribed))
                 for publication in subscribed.publications { client.connection.send(frame: publication.frame) }
                 local.add(client, channel: channel)
+                stats.subscriptions += 1
                 if viaToken { client.tokenGranted.insert(channel) }
             }
         }
@@ -418,7 +451,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         return reason
     }
 
-    private func unsubscribe(_ client: Client, id: [UInt8], channel: String) {
+    private func unsubscribe(_ client: Client, id: CommandID, channel: String) {
         guard self.policy(for: channel, client: client, id: id) != nil else { return }
         guard let subscription = client.subscriptions.removeValue(forKey: channel) else {
             send(client, Reply.error(id: id, .notSubscribed, "not subscribed to \(channel)"))
@@ -445,6 +478,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     private func leave(_ channel: String, _ client: Client, slot: Int) {
         guard let local = channels[channel] else { return }
         local.remove(slot: slot, channel: channel)
+        stats.subscriptions -= 1
         let policy = ChannelName(channel).flatMap { config.namespaces[String($0.namespace)] } ?? NamespacePolicy()
         broker.unsubscribe(channel: channel, member: client.member(in: policy), lastOnLoop: local.isEmpty,
                            options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
@@ -455,7 +489,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         if local.isEmpty, channels[channel] === local { channels[channel] = nil }
     }
 
-    private func publish(_ client: Client, id: [UInt8], channel: String, data: [UInt8], key: String?) {
+    private func publish(_ client: Client, id: CommandID, channel: String, data: [UInt8], key: String?) {
         guard let (_, policy) = self.policy(for: channel, client: client, id: id) else { return }
         guard policy.publish == .subscribers, client.subscriptions[channel]?.isActive == true else {
             let message = policy.publish == .server ? "only the server publishes to \(channel)" : "subscribe to \(channel) before publishing"
@@ -469,6 +503,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         let request = PublishRequest(channel: channel, data: data, user: client.user, key: key,
                                      options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
         broker.publish(request) { [unowned self] result in
+            if case .success(let published) = result, !published.duplicate { stats.publications &+= 1 }
             answer(client, id: id, result, retry: "retry with the same key") { published, writer in
                 writer.key("offset"); writer.int(Int64(published.offset))
                 writer.key("epoch"); writer.string(published.epoch)
@@ -476,7 +511,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
     }
 
-    private func requireSubscription(_ client: Client, id: [UInt8], channel: String) -> NamespacePolicy? {
+    private func requireSubscription(_ client: Client, id: CommandID, channel: String) -> NamespacePolicy? {
         guard let (_, policy) = self.policy(for: channel, client: client, id: id) else { return nil }
         guard client.subscriptions[channel]?.isActive == true else {
             send(client, Reply.error(id: id, .notSubscribed, "subscribe to \(channel) first"))
@@ -485,7 +520,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         return policy
     }
 
-    private func presence(_ client: Client, id: [UInt8], channel: String) {
+    private func presence(_ client: Client, id: CommandID, channel: String) {
         guard let policy = requireSubscription(client, id: id, channel: channel) else { return }
         guard policy.presence else {
             send(client, Reply.error(id: id, .notAvailable, "the namespace of \(channel) has no presence"))
@@ -501,7 +536,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     /// Which of `users` are online; with `watch`, the connection then gets a `status` push for
     /// each of their transitions (one per user, however many devices they have).
-    private func online(_ client: Client, id: [UInt8], users: [String], watch: Bool) {
+    private func online(_ client: Client, id: CommandID, users: [String], watch: Bool) {
         let users = Array(Set(users)).sorted()
         guard users.count <= config.maxOnlineUsers else {
             send(client, Reply.error(id: id, .limitExceeded, "at most \(config.maxOnlineUsers) users per online command"))
@@ -546,7 +581,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     /// An ephemeral push to the channel's other subscribers. A `start` within
     /// `gateway.typing_interval` of the last one the same user sent to the channel, from any
     /// connection, is not sent again (`"sent": false`); a `stop` always is.
-    private func typing(_ client: Client, id: [UInt8], channel: String, started: Bool) {
+    private func typing(_ client: Client, id: CommandID, channel: String, started: Bool) {
         guard let policy = requireSubscription(client, id: id, channel: channel) else { return }
         guard policy.typing else {
             send(client, Reply.error(id: id, .notAvailable, "the namespace of \(channel) has no typing indicator"))
@@ -564,7 +599,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
     }
 
-    private func history(_ client: Client, id: [UInt8], channel: String, limit: Int?, before: UInt64?) {
+    private func history(_ client: Client, id: CommandID, channel: String, limit: Int?, before: UInt64?) {
         guard requireSubscription(client, id: id, channel: channel) != nil else { return }
         let limit = min(limit ?? 20, config.maxHistoryPage)
         broker.history(channel: channel, limit: limit, before: before) { [unowned self] result in
@@ -581,7 +616,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     /// Answers a command whose work went through the broker: nothing for a connection that
     /// closed meanwhile, `unavailable` for a broker failure, else the result's fields.
-    private func answer<T>(_ client: Client, id: [UInt8], _ result: Result<T, BrokerError>, retry: String = "retry",
+    private func answer<T>(_ client: Client, id: CommandID, _ result: Result<T, BrokerError>, retry: String = "retry",
                            _ fields: (T, inout JSONWriter) -> Void) {
         guard !client.gone else { return }
         switch result {
@@ -672,5 +707,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     private func send(_ client: Client, _ json: [UInt8]) {
         json.withUnsafeBytes { client.connection.send(.text, payload: $0) }
+    }
+
+    private func send(_ client: Client, _ reply: Reply.Message) {
+        stats.countReply(reply.kind, reply.error)
+        send(client, reply.json)
     }
 }

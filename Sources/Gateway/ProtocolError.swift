@@ -1,5 +1,5 @@
 /// The error codes of command replies (docs/PROTOCOL.md lists each with its meaning).
-public enum ProtocolError: String, Error, Sendable {
+public enum ProtocolError: String, Error, Sendable, CaseIterable {
     /// Not JSON, not an object, a missing or mistyped field.
     case badRequest = "bad_request"
     case unknownCommand = "unknown_command"

@@ -92,29 +92,37 @@ enum Reply {
         writer.endArray()
     }
 
-    static func result(id: [UInt8], _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
+    static func result(id: CommandID, _ fields: (inout JSONWriter) -> Void) -> Message {
         var writer = JSONWriter()
         writer.beginObject()
-        writer.key("id"); id.withUnsafeBytes { writer.raw($0) }
+        writer.key("id")
+        if let json = id.json { json.withUnsafeBytes { writer.raw($0) } } else { writer.null() }
         writer.key("result")
         writer.beginObject()
         fields(&writer)
         writer.endObject()
         writer.endObject()
-        return writer.bytes
+        return Message(json: writer.bytes, kind: id.kind, error: nil)
     }
 
-    static func error(id: [UInt8]?, _ error: ProtocolError, _ message: String) -> [UInt8] {
+    static func error(id: CommandID, _ error: ProtocolError, _ message: String) -> Message {
         var writer = JSONWriter()
         writer.beginObject()
         writer.key("id")
-        if let id { id.withUnsafeBytes { writer.raw($0) } } else { writer.null() }
+        if let json = id.json { json.withUnsafeBytes { writer.raw($0) } } else { writer.null() }
         writer.key("error")
         writer.beginObject()
         writer.key("code"); writer.string(error.rawValue)
         writer.key("message"); writer.string(message)
         writer.endObject()
         writer.endObject()
-        return writer.bytes
+        return Message(json: writer.bytes, kind: id.kind, error: error)
+    }
+
+    /// A reply's JSON, and what it answers, for the metrics.
+    struct Message {
+        let json: [UInt8]
+        let kind: CommandKind
+        let error: ProtocolError?
     }
 }

@@ -11,8 +11,16 @@ import WebSocket
 /// the whole request, then one response and the connection closes. No keep-alive: the server API
 /// is called rarely and from the API's own servers.
 public final class HTTPConnection: EventHandler, Flushable {
-    public typealias Respond = (HTTPStatus, [UInt8]) -> Void
-    public typealias Handler = (_ head: HTTPRequestHead, _ body: [UInt8], _ respond: @escaping Respond) -> Void
+    /// Answers the request: `respond(status, json)`, or `respond.text(...)` for another type.
+    public struct Respond: Sendable {
+        let write: @Sendable (HTTPStatus, [UInt8], String) -> Void
+
+        public func callAsFunction(_ status: HTTPStatus, _ json: [UInt8]) { write(status, json, "application/json") }
+
+        public func text(_ status: HTTPStatus, _ body: [UInt8], contentType: String) { write(status, body, contentType) }
+    }
+
+    public typealias Handler = (_ head: HTTPRequestHead, _ body: [UInt8], _ respond: Respond) -> Void
 
     let fd: Int32
     unowned let loop: EventLoop
@@ -89,17 +97,18 @@ public final class HTTPConnection: EventHandler, Flushable {
         let body = Array(UnsafeRawBufferPointer(rebasing: input.readableView[bodyStart..<(bodyStart + bodyLength)]))
         responded = true
         loop.modify(fd: fd, events: 0)
-        handler(head, body) { [weak self] status, json in self?.write(status, json) }
+        let this = LoopBound(self, loop: loop.index)
+        handler(head, body, Respond { status, body, type in this.value.write(status, body, contentType: type) })
     }
 
     private func respond(_ status: HTTPStatus, _ json: [UInt8]) {
         responded = true
-        write(status, json)
+        write(status, json, contentType: "application/json")
     }
 
-    private func write(_ status: HTTPStatus, _ json: [UInt8]) {
+    private func write(_ status: HTTPStatus, _ body: [UInt8], contentType: String) {
         guard !closed else { return }
-        let response = HTTPResponse.make(status, body: String(decoding: json, as: UTF8.self), contentType: "application/json")
+        let response = HTTPResponse.make(status, body: String(decoding: body, as: UTF8.self), contentType: contentType)
         response.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
         if !flushScheduled {
             flushScheduled = true

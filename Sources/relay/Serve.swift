@@ -1,5 +1,6 @@
 import ArgumentParser
 import Gateway
+import Prometheus
 import RelayServer
 
 struct Serve: ParsableCommand {
@@ -13,7 +14,19 @@ struct Serve: ParsableCommand {
         let logger = makeLogger(settings.server)
         let gateway: Gateway
         do {
-            gateway = try Gateway(config: settings.gateway, loops: settings.server.effectiveLoops)
+            let registry = PrometheusCollectorRegistry()
+            var metrics = PrometheusMetricsFactory(registry: registry)
+            // Fan-out on one node takes microseconds to milliseconds, not the default's 5 ms to 10 s.
+            metrics.durationHistogramBuckets[Gateway.fanOutMetric] = [
+                .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+                .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+            ]
+            gateway = try Gateway(config: settings.gateway, loops: settings.server.effectiveLoops, metrics: metrics) {
+                var text: [UInt8] = []
+                registry.emit(into: &text)
+                return text
+            }
         } catch let error as ConfigError {
             throw ValidationError("config: \(error)")
         }

@@ -32,7 +32,7 @@ final class MemoryEngineTests: XCTestCase {
             let text = String(decoding: frame.bytes, as: UTF8.self)
             log.withLock { $0.append("\(loop)>\(text)") }
         }
-        func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?) {
+        func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?, acceptedAt: UInt64) {
             let text = String(decoding: frame.bytes, as: UTF8.self)
             log.withLock { $0.append("\(loop)>\(text)") }
         }
