@@ -2,6 +2,7 @@ import Auth
 import Broker
 import CoreMetrics
 import Foundation
+import Logging
 import Reactor
 import RelayServer
 
@@ -9,6 +10,7 @@ import RelayServer
 /// engine. Each loop gets its own `GatewayLoop` from `makeLoop`.
 public final class Gateway: Sendable {
     public let config: GatewayConfig
+    /// The verifier every loop starts with; SIGHUP hands each loop a new one (`reloadKeys`).
     let verifier: JWTVerifier
     let engine: MemoryEngine
     /// The server API's key, from config (empty when the admin listener is off).
@@ -47,9 +49,7 @@ public final class Gateway: Sendable {
             adminFD = nil
             adminPort = nil
         }
-        verifier = JWTVerifier(keys: try Self.keys(config.auth), options: .init(
-            leeway: config.auth.leeway, issuer: config.auth.issuer, audience: config.auth.audience,
-            maxTokenBytes: config.auth.maxTokenBytes))
+        verifier = try Self.verifier(config.auth)
         engine = MemoryEngine(loops: loops, encoder: Pushes(), inbox: config.inbox)
     }
 
@@ -70,6 +70,30 @@ public final class Gateway: Sendable {
     }
 
     var handles: [LoopHandle] { loopHandles.withLock { $0 } }
+
+    private static func verifier(_ auth: GatewayConfig.AuthConfig) throws -> JWTVerifier {
+        JWTVerifier(keys: try keys(auth), options: .init(leeway: auth.leeway, issuer: auth.issuer, audience: auth.audience,
+                                                         maxTokenBytes: auth.maxTokenBytes))
+    }
+
+    /// Reads the keys again (secret files and variables, PEM files, the JWKS file) and gives every
+    /// loop the new verifier; open connections stay. If anything fails to load, every loop keeps
+    /// the keys it has and the error is logged (naming the key entry, never its material).
+    public func reloadKeys(logger: Logger) {
+        let fresh: JWTVerifier
+        do {
+            fresh = try Self.verifier(config.auth)
+        } catch {
+            logger.error("SIGHUP: keys not reloaded; the previous keys stay in use", metadata: ["error": "\(error)"])
+            return
+        }
+        for handle in handles {
+            handle.execute { loop in
+                ((loop.context as? LoopServer)?.application as? GatewayLoop)?.verifier = fresh
+            }
+        }
+        logger.notice("SIGHUP: keys reloaded", metadata: ["keys": "\(fresh.keys.keys.count)"])
+    }
 
     /// The verification keys of the config. Errors name the key's config entry and never show
     /// secret material.

@@ -80,6 +80,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         self.loop = loop
         self.broker = broker
         config = gateway.config
+        verifier = gateway.verifier
         metrics = GatewayMetrics(factory: gateway.metricsFactory)
         broker.delegate = self
         loop.timers.schedule(metricsTimer, after: Self.metricsInterval, now: loop.now)
@@ -91,6 +92,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     }
 
     private let config: GatewayConfig
+    /// This loop's token verifier: replaced as a whole when SIGHUP reloads the keys.
+    var verifier: JWTVerifier
     private var logger: Logger { loop.logger }
     public var slowConsumerCloseCode: CloseCode { CloseCode(rawValue: GatewayCloseCode.slowConsumer) }
     private var monotonicNow: Double { Double(loop.now) / 1e9 }
@@ -291,7 +294,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     /// A connection token: verified, and not a subscription token (which names one channel and
     /// must not open a session).
     private func verifySession(_ token: String) -> Result<Claims, AuthError> {
-        let result = gateway.verifier.verify(token, now: wallClock)
+        let result = verifier.verify(token, now: wallClock)
         if case .success(let claims) = result, claims.channel != nil { return .failure(.invalidClaim(.channel)) }
         return result
     }
@@ -438,7 +441,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 if client.grantedChannels.contains(where: name.isGranted) { return nil }
             case .token:
                 guard let subscriptionToken else { reason = "this channel needs a subscription token"; continue }
-                switch gateway.verifier.verify(subscriptionToken, now: wallClock) {
+                switch verifier.verify(subscriptionToken, now: wallClock) {
                 case .failure(let error):
                     reason = "subscription token refused: \(error.code)"
                 case .success(let claims) where claims.subject == client.user && claims.channel == name.full:

@@ -10,6 +10,7 @@ public final class Server: Sendable {
     private let group: LoopGroup
     private let handles = Locked<[LoopHandle]>([])
     private let stopping = Locked(false)
+    private let hangup = Locked<(@Sendable () -> Void)?>(nil)
     public let port: Int
 
     /// Binds the listeners (so a taken port fails here, before any thread starts).
@@ -34,8 +35,11 @@ public final class Server: Sendable {
     /// `beforeAccepting` runs once with every loop's handle, after every loop is set up and before
     /// any of them accepts a connection (tasks it queues on a loop run before the first accept).
     /// `ready` runs once every loop accepts connections (scripts and tests wait for what it prints).
+    /// `onHangup` runs on loop 0 at each SIGHUP (reload what can be reloaded).
     public func run(makeApplication: @escaping @Sendable (EventLoop) throws -> WebSocketApplication,
-                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }, ready: () -> Void = {}) throws {
+                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable () -> Void)? = nil,
+                    ready: () -> Void = {}) throws {
+        hangup.withLock { $0 = onHangup }
         let fds = listenFDs, config = self.config
         let started = try group.start { [self] loop in
             let server = try LoopServer(loop: loop, config: config, listenFD: fds[loop.index], application: makeApplication(loop))
@@ -68,7 +72,8 @@ public final class Server: Sendable {
     private func received(_ signal: SignalWatcher.Signal) {
         switch signal {
         case .hangup:
-            logger.notice("SIGHUP: nothing to reload in this version")
+            guard let reload = hangup.withLock({ $0 }) else { return logger.notice("SIGHUP: nothing to reload") }
+            reload()
         case .interrupt, .terminate:
             let alreadyStopping = stopping.withLock { value -> Bool in
                 defer { value = true }

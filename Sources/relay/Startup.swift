@@ -32,14 +32,15 @@ func makeLogger(_ config: ServerConfig) -> Logger {
 
 func runServer(_ config: ServerConfig, logger: Logger,
                makeApplication: @escaping @Sendable (EventLoop) throws -> WebSocketApplication,
-               beforeAccepting: ([LoopHandle]) -> Void = { _ in }, announce: String? = nil) throws {
+               beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable () -> Void)? = nil,
+               announce: String? = nil) throws {
     let server: Server
     do {
         server = try Server(config: config, logger: logger)
     } catch let error as SystemError {
         throw ValidationError("cannot listen: \(error)")
     }
-    try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting) {
+    try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting, onHangup: onHangup) {
         // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
         print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
         if let announce { print(announce) }
