@@ -8,6 +8,10 @@ import json
 import socket
 import time
 
+import pytest
+
+from test_gateway_metrics import scrape, value
+from test_gateway_server_api import admin_port
 from gateway_support import SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX, Clients, gateway_config, make_token
 from wsraw import OP_CLOSE, OP_TEXT, connect, open_ws, read_http_response, run_async, upgrade_request
 
@@ -172,6 +176,58 @@ def test_a_slow_consumer_is_closed_with_4009_and_delays_no_one(gateway):
             break
         publications += 1
     assert 0 < publications < count, publications
+    slow.close()
+
+
+def test_a_backed_up_connection_goes_without_typing_but_gets_every_publication(gateway):
+    """Rounds of publications and a typing stop (always sent) to a subscriber that does not read:
+    once its queue is over half of max_outbound_bytes, typing stops reaching it (the metrics count
+    the drop) while every publication is still queued, in order, and it is not closed."""
+    namespaces = {"room": {"subscribe": ["authenticated"], "publish": "subscribers", "typing": True,
+                           "max_publication_bytes": 20000}}
+    config = gateway_config(loops=1, namespaces=namespaces, limits={"max_outbound_bytes": 1048576})
+    config["gateway"]["rate_limits"].update(typing_per_second=1000, typing_burst=1000)
+    config["admin"] = {"enabled": True, "port": 0, "api_key": "integration-test-api-key-0001"}
+    server = gateway(config)
+    port = admin_port(server)
+    channel, per_round = "room:typing-drop", 8
+
+    slow = open_ws(server.port, "/ws", sock_setup=small_receive_buffer)
+    assert "result" in raw_command(slow, {"id": 1, "cmd": "connect", "token": make_token("slowpoke")})
+    assert "result" in raw_command(slow, {"id": 2, "cmd": "subscribe", "channel": channel})
+
+    async def scenario():
+        async with Clients(server) as clients:
+            fast = await clients.user("fast")
+            await fast.ok("subscribe", channel=channel)
+            bob = await clients.user("bob")
+            await bob.ok("subscribe", channel=channel)
+            for round_number in range(60):
+                for index in range(per_round):
+                    await bob.publish(channel, f"{round_number * per_round + index:04d}" + "x" * 16000)
+                await bob.ok("typing", channel=channel, state="stop")
+                await fast.push("typing", channel=channel)
+                await asyncio.sleep(0.3)
+                _, samples = await asyncio.to_thread(scrape, port)
+                if value(samples, "relay_slow_consumer_dropped_pushes_total") >= 1:
+                    return round_number + 1
+            raise AssertionError("the slow subscriber never counted as backed up")
+
+    rounds = run_async(scenario(), timeout=60)
+    publications, typings = [], 0
+    while len(publications) < rounds * per_round:
+        frame = slow.read_data_frame(timeout=10)
+        assert frame.opcode == OP_TEXT, frame
+        message = json.loads(frame.payload)
+        if message["push"] == "typing":
+            typings += 1
+        else:
+            publications.append(message["pub"]["data"][:4])
+    assert publications == [f"{index:04d}" for index in range(rounds * per_round)]
+    assert typings < rounds, (typings, rounds)
+    with pytest.raises(TimeoutError):
+        extra = slow.read_data_frame(timeout=0.5)
+        raise AssertionError(f"unexpected after the publications: {extra.payload[:80]!r}")
     slow.close()
 
 
