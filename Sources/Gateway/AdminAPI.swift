@@ -22,6 +22,8 @@ final class AdminAPI {
         case ("GET", "/health"):
             return respond(.ok, Array(#"{"status":"ok"}"#.utf8))
         case ("GET", "/ready"):
+            // A draining replica must leave the load balancer's rotation at once.
+            if home.draining { return respond(.serviceUnavailable, Array(#"{"status":"draining"}"#.utf8)) }
             return respond(.ok, Array(#"{"status":"ready"}"#.utf8))
         case ("GET", "/metrics"):
             guard let render = gateway.renderMetrics else { return respond(.notFound, HTTPConnection.error(.notFound, "no metrics")) }

@@ -34,6 +34,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         loop.timers.schedule(metricsTimer, after: Self.metricsInterval, now: loop.now)
     }
     static let metricsInterval: UInt64 = 1_000_000_000
+    /// The server is draining (SIGTERM): /ready answers 503.
+    private(set) var draining = false
     /// Loop 0 serves the admin listener.
     var admin: AdminServer?
     var adminAPI: AdminAPI?
@@ -667,6 +669,18 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             writer.key("reason"); writer.string(reason)
         })
         client.connection.close(.serviceRestart, reason: reason)
+    }
+
+    // MARK: Drain
+
+    public func drainStarted(window: Double) { draining = true }
+
+    public func connectionWillDrain(_ connection: Connection, closingIn milliseconds: Int) {
+        guard let client = clients[connection.id] else { return }
+        send(client, Pushes.single("reconnect") { writer in
+            writer.key("after"); writer.int(Int64(milliseconds))
+            writer.key("reason"); writer.string("server_shutdown")
+        })
     }
 
     // MARK: Timers

@@ -22,7 +22,7 @@ public final class Connection: EventHandler, Flushable {
     }
 
     /// What the connection's single timer is armed for.
-    enum TimerPurpose { case handshake, ping, pong, close }
+    enum TimerPurpose { case handshake, ping, pong, close, drain }
 
     public let id: UInt64
     let fd: Int32
@@ -309,6 +309,18 @@ public final class Connection: EventHandler, Flushable {
         arm(.close, after: server.closeTimeout)
     }
 
+    /// A drain: the application is told, then the connection is closed with 1001 after `delay`
+    /// (keepalive stops: the drain timer takes the connection's one timer).
+    func drain(after delay: UInt64) {
+        switch phase {
+        case .open:
+            server.application.connectionWillDrain(self, closingIn: Int(delay / 1_000_000))
+            if phase == .open { arm(.drain, after: delay) }
+        case .handshake: abort()
+        default: break
+        }
+    }
+
     /// Server shutdown: 1001 to open connections, the rest are dropped.
     func goAway() {
         switch phase {
@@ -477,6 +489,8 @@ public final class Connection: EventHandler, Flushable {
         case .close:
             if phase == .closeSent { log(.debug, "close handshake timeout") }
             abort()
+        case .drain:
+            close(.goingAway, reason: "server shutting down")
         }
     }
 

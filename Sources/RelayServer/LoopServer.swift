@@ -68,21 +68,44 @@ public final class LoopServer {
         if draining, registry.count == 0 { finishDrain() }
     }
 
-    /// Stops accepting, closes every connection with 1001 (going away) and calls `completion`
-    /// on this loop once they are all gone, or after the close timeout.
+    /// Stops accepting and closes every connection with 1001 (going away): at once without a
+    /// drain window, else each at a random moment within `timeouts.drain`, told beforehand
+    /// through the application. Calls `completion` on this loop once they are all gone, or when
+    /// the window and the close timeout have passed.
     public func shutdown(completion: @escaping () -> Void) {
         guard !draining else { return }
         draining = true
         onDrained = completion
         listener?.close()
         listener = nil
-        for connection in registry.connections { connection.goAway() }
+        let window = Clock.nanoseconds(seconds: config.drainTimeout)
+        if window > 0 { application.drainStarted(window: config.drainTimeout) }
+        for connection in registry.connections {
+            if window > 0 {
+                connection.drain(after: UInt64.random(in: 0..<window))
+            } else {
+                connection.goAway()
+            }
+        }
         if registry.count == 0 { finishDrain(); return }
+        armDeadline(after: window + closeTimeout + 100_000_000)
+    }
+
+    /// A second stop signal during a drain: what is left is closed now.
+    public func hurry() {
+        guard draining else { return }
+        for connection in registry.connections { connection.goAway() }
+        if registry.count == 0 { return finishDrain() }
+        armDeadline(after: closeTimeout + 100_000_000)
+    }
+
+    private func armDeadline(after delay: UInt64) {
+        if let timer = shutdownTimer { loop.timers.cancel(timer) }
         let deadline = LoopTimer { [unowned self] in
             for connection in self.registry.connections { connection.abort() }
             self.finishDrain()
         }
-        loop.timers.schedule(deadline, after: closeTimeout + 100_000_000, now: loop.now)
+        loop.timers.schedule(deadline, after: delay, now: loop.now)
         shutdownTimer = deadline
     }
 

@@ -3,13 +3,14 @@ import Logging
 import Reactor
 
 /// Starts the transport: one listener and one LoopServer per loop, signals on loop 0. SIGINT or
-/// SIGTERM closes every connection with 1001 and returns; a second one stops at once.
+/// SIGTERM drains (LoopServer.shutdown) and returns; a second one closes what is left with 1001
+/// at once (when there is a drain window; otherwise it stops without waiting, as a third does).
 public final class Server: Sendable {
     public let config: ServerConfig
     private let logger: Logger
     private let group: LoopGroup
     private let handles = Locked<[LoopHandle]>([])
-    private let stopping = Locked(false)
+    private let stopSignals = Locked(0)
     private let hangup = Locked<(@Sendable () -> Void)?>(nil)
     public let port: Int
 
@@ -61,11 +62,11 @@ public final class Server: Sendable {
                 accepting.withLock { $0 += 1 }
             }
         }
-        while accepting.withLock({ $0 }) < started.count, !stopping.withLock({ $0 }) { usleep(1000) }
+        while accepting.withLock({ $0 }) < started.count, stopSignals.withLock({ $0 }) == 0 { usleep(1000) }
         ready()
         // A stop signal that loop 0 handled before the handles were stored here found nothing to
         // shut down: honour it now. (A second shutdown() is harmless: LoopServer ignores it.)
-        if stopping.withLock({ $0 }) { shutdown() }
+        if stopSignals.withLock({ $0 }) > 0 { shutdown() }
         group.waitUntilStopped()
     }
 
@@ -75,27 +76,37 @@ public final class Server: Sendable {
             guard let reload = hangup.withLock({ $0 }) else { return logger.notice("SIGHUP: nothing to reload") }
             reload()
         case .interrupt, .terminate:
-            let alreadyStopping = stopping.withLock { value -> Bool in
-                defer { value = true }
+            let count = stopSignals.withLock { value -> Int in
+                value += 1
                 return value
             }
-            if alreadyStopping {
-                logger.notice("second stop signal: closing now")
+            switch count {
+            case 1:
+                logger.notice("stop signal: draining", metadata: ["window_s": "\(config.drainTimeout)"])
+                shutdown()
+            case 2 where config.drainTimeout > 0:
+                logger.notice("second stop signal: closing what is left with 1001")
+                forEachLoopServer { $0.hurry() }
+            default:
+                logger.notice("stop signal again: stopping now")
                 group.stopAll()
-                return
             }
-            logger.notice("stop signal: closing connections with 1001")
-            shutdown()
         }
     }
 
-    /// Graceful stop from any thread: every loop closes its connections, then stops.
+    /// Graceful stop from any thread: every loop drains its connections, then stops.
     public func shutdown() {
         for handle in handles.withLock({ $0 }) {
             handle.execute { loop in
                 guard let server = loop.context as? LoopServer else { loop.stop(); return }
                 server.shutdown { loop.stop() }
             }
+        }
+    }
+
+    private func forEachLoopServer(_ work: @escaping @Sendable (LoopServer) -> Void) {
+        for handle in handles.withLock({ $0 }) {
+            handle.execute { loop in (loop.context as? LoopServer).map(work) }
         }
     }
 }

@@ -29,6 +29,9 @@ public struct ServerConfig: Sendable {
     public var pingInterval = 25.0
     public var pongTimeout = 10.0
     public var closeTimeout = 5.0
+    /// At SIGTERM, connections are closed at random moments spread over this window (each told
+    /// when, by the application), so that clients do not all reconnect in the same second.
+    public var drainTimeout = 10.0
 
     public var logLevel = "info"
     /// `json`: one JSON object per line (for log pipelines); `text`: swift-log's plain lines.
@@ -109,6 +112,7 @@ public struct ServerConfig: Sendable {
         config.pingInterval = try timeouts.seconds("ping_interval", default: config.pingInterval, range: 0.1...3600)
         config.pongTimeout = try timeouts.seconds("pong_timeout", default: config.pongTimeout, range: 0.1...3600)
         config.closeTimeout = try timeouts.seconds("close", default: config.closeTimeout, range: 0.1...3600)
+        config.drainTimeout = try timeouts.seconds("drain", default: config.drainTimeout, range: 0...3600)
         try timeouts.rejectUnknownKeys()
 
         var log = try reader.section("log")

@@ -11,8 +11,14 @@ public protocol WebSocketApplication: AnyObject {
     func connectionClosed(_ connection: Connection)
     /// The close code a connection gets when it stops reading while output keeps coming for it.
     var slowConsumerCloseCode: CloseCode { get }
+    /// The server stopped accepting and is closing its connections over `window` seconds.
+    func drainStarted(window: Double)
+    /// The connection will be closed with 1001 in `milliseconds` (a drain): time to tell the client.
+    func connectionWillDrain(_ connection: Connection, closingIn milliseconds: Int)
 }
 
 extension WebSocketApplication {
     public var slowConsumerCloseCode: CloseCode { .policyViolation }
+    public func drainStarted(window: Double) {}
+    public func connectionWillDrain(_ connection: Connection, closingIn milliseconds: Int) {}
 }

@@ -32,6 +32,7 @@ struct Echo: ParsableCommand {
             settings.webSocketPath = "/"
             // A conformance and benchmark target: browsers' test pages may connect from anywhere.
             settings.allowedOrigins = ["*"]
+            settings.drainTimeout = 0
             settings.maxMessageSize = 16 * 1024 * 1024
             settings.maxFrameSize = settings.maxMessageSize
         }

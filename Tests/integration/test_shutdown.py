@@ -61,7 +61,7 @@ def test_sigterm_right_after_start_exits_0_quickly(relay, loops):
 
 
 def test_sigterm_waits_for_close_reply_then_gives_up_after_close_timeout(relay):
-    server = relay.echo(config={"timeouts": {"close": 0.5}})
+    server = relay.echo(config={"timeouts": {"close": 0.5, "drain": 0}})
     with open_ws(server.port) as client:
         client.echo(OP_TEXT, b"x")
         start = time.monotonic()
