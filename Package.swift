@@ -5,6 +5,7 @@ let package = Package(
     name: "Relay",
     products: [
         .executable(name: "relay", targets: ["relay"]),
+        .executable(name: "relay-swarm", targets: ["relay-swarm"]),
         .library(name: "WebSocket", targets: ["WebSocket"]),
         .library(name: "Reactor", targets: ["Reactor"]),
         .library(name: "RelayServer", targets: ["RelayServer"]),
@@ -18,6 +19,8 @@ let package = Package(
         // The metrics API (counters, gauges, timers) and its Prometheus backend for /metrics.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // HDR histograms for the load tester's latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Linux headers Swift does not import on its own (epoll, eventfd, timerfd, signalfd).
@@ -41,6 +44,11 @@ let package = Package(
         // The seam between the gateway and its engines (streams, history, presence, idempotency),
         // and the in-memory engine sharded over the loops.
         .target(name: "Broker", dependencies: ["Buffers", "Reactor"]),
+        // Redis on the loops: RESP (hiredis's parser) over our own non-blocking sockets.
+        .target(
+            name: "Redis",
+            dependencies: ["Buffers", "CHiredis", "CSystem", "Reactor", .product(name: "Logging", package: "swift-log")]
+        ),
         // Moves bytes between the reactor and the WebSocket core; config; the echo application.
         .target(
             name: "RelayServer",
@@ -69,6 +77,18 @@ let package = Package(
             ]
         ),
 
+        // The load tester: client connections on the project's own reactor and WebSocket codec.
+        .executableTarget(
+            name: "relay-swarm",
+            dependencies: [
+                "Auth", "Buffers", "CSystem", "JSON", "Reactor", "WebSocket",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "LoadTests/Swarm"
+        ),
+
         .target(name: "FuzzHarness", dependencies: ["WebSocket", "JSON"], path: "Fuzz/Harness"),
 
         // Helpers shared by the test targets (a seeded random generator).
@@ -81,5 +101,6 @@ let package = Package(
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Buffers", "Reactor"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
         .testTarget(name: "RelayServerTests", dependencies: ["RelayServer"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "TestSupport"]),
     ]
 )

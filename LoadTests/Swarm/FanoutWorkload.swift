@@ -1,0 +1,71 @@
+import Reactor
+import WebSocket
+
+/// A fan-out worker: its share of subscribers to one channel. Each publication push is scanned
+/// for its send time and sequence; the ledger keeps latency, duplicates and the watermark the
+/// coordinator's window waits for, which is sent at most once per loop turn.
+final class FanoutWorkload: Workload {
+    private unowned let loop: EventLoop
+    private let swarm: ConnectionSwarm
+    private let ledger: DeliveryLedger
+    private let drainTimeout: UInt64
+    private var link: WorkerLink?
+    private var acknowledgementScheduled = false
+    private var unexpected = ErrorCounts()
+    private var drain: (target: UInt64, done: (WorkerResult) -> Void)?
+    private lazy var drainDeadline = LoopTimer { [unowned self] in finishDrain() }
+
+    init(loop: EventLoop, plan: ConnectionSwarm.Plan, drainTimeout: UInt64) {
+        self.loop = loop
+        self.drainTimeout = drainTimeout
+        swarm = ConnectionSwarm(loop: loop, plan: plan)
+        ledger = DeliveryLedger(subscribers: plan.numbers.count)
+        // unowned(unsafe): a workload lives as long as its process; this runs for every delivery.
+        swarm.onMessage = { [unowned(unsafe) self] client, _, payload in
+            guard let publication = PublicationScanner.scan(payload) else { return unexpected.add("unexpected_message") }
+            ledger.record(subscriber: client.tag, sentAt: publication.sentAt, sequence: publication.sequence, receivedAt: client.receivedAt)
+        }
+        swarm.onLost = { [unowned self] client in ledger.lost(subscriber: client.tag) }
+        ledger.onComplete = { [unowned self] _ in completionMoved() }
+    }
+
+    func open(link: WorkerLink) {
+        self.link = link
+        swarm.open(link: link)
+    }
+
+    func start(from: UInt64, until: UInt64) {
+        ledger.measure(from: from, until: until)
+    }
+
+    func finish(lastSequence: UInt64, done: @escaping (WorkerResult) -> Void) {
+        drain = (lastSequence, done)
+        loop.timers.schedule(drainDeadline, after: drainTimeout, now: Clock.now())
+        completionMoved()
+    }
+
+    var progress: WorkerProgress {
+        WorkerProgress(established: swarm.established, received: ledger.total, errors: swarm.errors.total + unexpected.total)
+    }
+
+    private func completionMoved() {
+        if let drain, ledger.complete >= drain.target || swarm.alive == 0 { return finishDrain() }
+        guard !acknowledgementScheduled else { return }
+        acknowledgementScheduled = true
+        loop.atEndOfTurn { [unowned self] in
+            acknowledgementScheduled = false
+            link?.send(.acknowledged(ledger.complete))
+        }
+    }
+
+    private func finishDrain() {
+        guard let drain else { return }
+        self.drain = nil
+        loop.timers.cancel(drainDeadline)
+        var result = WorkerResult(established: swarm.established, received: ledger.measured, duplicates: ledger.duplicates)
+        result.errors = swarm.errors
+        result.errors.add(unexpected)
+        result.latency = ledger.latency
+        drain.done(result)
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Glibc
+import Reactor
+
+struct Idle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Open connections and hold them: the time to establish, and the server's memory per connection.",
+        discussion: """
+        Against any WebSocket server; with --gateway each connection also authenticates with relay.v1 \
+        (and subscribes to --channel when given). With --server-pid, the server's VmRSS is read before \
+        the first connection and at the end of the hold.
+        """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var secret: SecretOptions
+    @Option(help: "Connections, over all workers.")
+    var connections = 1000
+    @Option(help: "Seconds to hold the connections once all are set up.")
+    var hold = 5.0
+    @Flag(help: "The server is the gateway: offer relay.v1 and authenticate each connection.")
+    var gateway = false
+    @Option(help: "With --gateway: subscribe each connection to this channel.")
+    var channel: String?
+    @Option(help: "The server's process id, to read its resident memory.")
+    var serverPid: Int32?
+
+    func validate() throws {
+        guard connections >= connection.workers else { throw ValidationError("--connections must be at least --workers") }
+        guard connections >= 1, hold >= 0 else { throw ValidationError("--connections must be positive, --hold not negative") }
+        if channel != nil, !gateway { throw ValidationError("--channel needs --gateway") }
+        if let serverPid, ProcessStats.residentKiB(pid: serverPid) == nil {
+            throw ValidationError("cannot read the memory of process \(serverPid)")
+        }
+    }
+
+    func run() throws {
+        let session = gateway ? RelaySession(secret: try secret.resolve(), channel: channel) : nil
+        let plan = try connection.plan(total: connections, subprotocols: gateway ? [RelaySession.subprotocol] : [], session: session)
+        let loop = try makeLoop()
+        if connection.workerIndex != nil { try runWorker(IdleWorkload(loop: loop, plan: plan), loop: loop) }
+        let run = IdleRun(loop: loop, options: self)
+        try run.start()
+        loop.run()
+        Glibc.exit(run.exitStatus)
+    }
+}
+
+/// The coordinator's side of an idle run: memory before, set up, hold, memory after, report.
+private final class IdleRun {
+    private let options: Idle
+    private let coordinator: Coordinator
+    private var setupSeconds = 0.0
+    private var memoryBefore: Int?
+    private var memoryAfter: Int?
+    private lazy var holdTimer = LoopTimer { [unowned self] in
+        memoryAfter = options.serverPid.flatMap { ProcessStats.residentKiB(pid: $0) }
+        coordinator.broadcast(.finish(lastSequence: 0))
+    }
+    private(set) var exitStatus: Int32 = 0
+
+    init(loop: EventLoop, options: Idle) {
+        self.options = options
+        coordinator = Coordinator(loop: loop, scenario: "idle", connections: options.connections)
+    }
+
+    func start() throws {
+        memoryBefore = options.serverPid.flatMap { ProcessStats.residentKiB(pid: $0) }
+        coordinator.onReady = { [unowned self] seconds in
+            setupSeconds = seconds
+            coordinator.loop.timers.schedule(holdTimer, after: Clock.nanoseconds(seconds: options.hold), now: Clock.now())
+        }
+        coordinator.onResults = { [unowned self] in report($0) }
+        try coordinator.spawn(count: options.connection.workers, arguments: workerArguments)
+    }
+
+    private func report(_ results: [WorkerResult]) {
+        var total = WorkerResult()
+        for result in results { total.add(result) }
+        var report = Report(scenario: "idle")
+        report.add("connections", options.connections)
+        report.add("established", total.established)
+        report.add("workers", options.connection.workers)
+        report.add("gateway", options.gateway)
+        if let channel = options.channel { report.add("channel", channel) }
+        report.add("setup_s", setupSeconds)
+        report.add("hold_s", options.hold)
+        if let memoryBefore, let memoryAfter {
+            report.add("server_rss_before_kib", memoryBefore)
+            report.add("server_rss_after_kib", memoryAfter)
+            report.add("server_kib_per_connection", Double(memoryAfter - memoryBefore) / Double(max(1, total.established)))
+        }
+        report.add("messages_received", total.received)
+        report.add("errors", total.errors)
+        report.print()
+        exitStatus = coordinator.reap() ? 0 : 1
+        coordinator.loop.stop()
+    }
+}

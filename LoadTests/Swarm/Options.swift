@@ -1,0 +1,95 @@
+import ArgumentParser
+import Glibc
+import Logging
+import Reactor
+
+/// Where the connections go and how they are spread over addresses and processes.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "The server's WebSocket URL, ws://HOST:PORT/PATH (a loopback address or localhost).")
+    var url: String
+    @Option(help: "Bind connections to these local addresses in turn, e.g. 127.0.0.2-127.0.0.9: each has its own ephemeral ports.")
+    var sourceAddresses: String?
+    @Option(help: "Connections setting up at once, per worker.")
+    var concurrency = 256
+    @Option(help: "Worker processes to spread the connections over (a process may open at most 20,000 files).")
+    var workers = 1
+    @Option(help: "Seconds every connection has to be set up.")
+    var setupTimeout = 120.0
+    @Option(help: .hidden)
+    var workerIndex: Int?
+
+    func validate() throws {
+        guard workers >= 1, concurrency >= 1, setupTimeout > 0 else {
+            throw ValidationError("--workers, --concurrency and --setup-timeout must be positive")
+        }
+    }
+
+    /// This process's share of `total` connections. The coordinator computes worker 0's (the
+    /// largest), which checks the options before any worker starts.
+    func plan(total: Int, subprotocols: [String] = [], session: RelaySession? = nil) throws -> ConnectionSwarm.Plan {
+        let index = workerIndex ?? 0
+        let base = total / workers, extra = total % workers
+        let first = index * base + min(index, extra)
+        let count = base + (index < extra ? 1 : 0)
+        let files = FileLimit.raiseToMaximum()
+        // The loop, its eventfd, the pipes and the publisher's requests need a few more.
+        guard count + 64 <= files else {
+            throw ValidationError("\(count) connections in one process need more than its \(files) open files: use --workers \(total / max(1, files - 64) + 1) or more")
+        }
+        return ConnectionSwarm.Plan(endpoint: try Endpoint(parsing: url, scheme: "ws"), numbers: first..<(first + count),
+                                    sources: try sourceAddresses.map { try SourceAddresses(parsing: $0) },
+                                    concurrency: concurrency, subprotocols: subprotocols, session: session,
+                                    setupTimeout: Clock.nanoseconds(seconds: setupTimeout))
+    }
+}
+
+/// The HS256 secret the gateway verifies tokens with; the swarm mints one token per connection.
+struct SecretOptions: ParsableArguments {
+    @Option(help: "The gateway's HS256 secret.")
+    var secret: String?
+    @Option(help: "Read the HS256 secret from this environment variable instead.")
+    var secretEnv: String?
+
+    func resolve() throws -> [UInt8] {
+        if let secret { return Array(secret.utf8) }
+        if let secretEnv {
+            guard let value = getenv(secretEnv) else { throw ValidationError("the environment variable \(secretEnv) is not set") }
+            return Array(String(cString: value).utf8)
+        }
+        throw ValidationError("give the gateway's HS256 secret with --secret or --secret-env")
+    }
+}
+
+/// The measured window: warm-up first, then the duration that counts.
+struct TimingOptions: ParsableArguments {
+    @Option(help: "Seconds of traffic before measuring.")
+    var warmup = 2.0
+    @Option(help: "Seconds measured.")
+    var duration = 10.0
+    @Option(help: "Seconds allowed after the traffic for what is in flight to arrive.")
+    var drainTimeout = 10.0
+
+    func validate() throws {
+        guard warmup >= 0, duration > 0, drainTimeout >= 0 else {
+            throw ValidationError("--warmup and --drain-timeout must not be negative, --duration must be positive")
+        }
+    }
+}
+
+/// The one loop a swarm process runs on. Its log goes to stderr: a worker's stdout is its pipe
+/// to the coordinator.
+func makeLoop() throws -> EventLoop {
+    // A write to a connection the server has reset must fail with EPIPE, not kill the process.
+    signal(SIGPIPE, SIG_IGN)
+    return try EventLoop(index: 0, logger: Logger(label: "relay-swarm") { StreamLogHandler.standardError(label: $0) })
+}
+
+/// Runs this process as a worker of a scenario: never returns.
+func runWorker(_ workload: Workload, loop: EventLoop) throws -> Never {
+    let link = try WorkerLink(loop: loop, workload: workload)
+    link.run()
+    exit(1)
+}
+
+/// The arguments a worker is started with: the coordinator's own.
+var workerArguments: [String] { Array(CommandLine.arguments.dropFirst()) }
