@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include "CSystem.h"
+#include <netdb.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 // The signals Relay handles as events.
 static void handled_signals(sigset_t *set) {
@@ -82,4 +85,54 @@ int csystem_accept(int listen_fd) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     return fd;
+}
+
+int csystem_connect_tcp(const char *host, uint16_t port) {
+    struct sockaddr_storage addr;
+    socklen_t len;
+    if (resolve(host, port, &addr, &len) < 0) {
+        // A name (a service in a container network): getaddrinfo blocks while it asks, so Relay
+        // resolves only when it (re)connects, never on a message's path.
+        struct addrinfo hints = {0}, *found = NULL;
+        hints.ai_socktype = SOCK_STREAM;
+        char service[8];
+        snprintf(service, sizeof(service), "%u", port);
+        int rc = getaddrinfo(host, service, &hints, &found);
+        if (rc != 0 || found == NULL) return -EHOSTUNREACH;
+        memcpy(&addr, found->ai_addr, found->ai_addrlen);
+        len = found->ai_addrlen;
+        freeaddrinfo(found);
+    }
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (struct sockaddr *)&addr, len) < 0 && errno != EINPROGRESS) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int csystem_connect_unix(const char *path) {
+    struct sockaddr_un addr = {0};
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(addr.sun_path)) return -ENAMETOOLONG;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 && errno != EINPROGRESS && errno != EAGAIN) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int csystem_socket_error(int fd) {
+    int error = 0;
+    socklen_t len = sizeof(error);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0) return errno;
+    return error;
 }

@@ -46,4 +46,14 @@ int csystem_local_port(int fd);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC, TCP_NODELAY set on the result. Returns the fd or -errno.
 int csystem_accept(int listen_fd);
 
+/// A non-blocking TCP socket connecting to host:port (numeric, localhost, or a name resolved with
+/// getaddrinfo), with TCP_NODELAY; the connect may still be in progress. -errno on failure.
+int csystem_connect_tcp(const char *host, uint16_t port);
+
+/// A non-blocking Unix stream socket connecting to `path`. -errno on failure.
+int csystem_connect_unix(const char *path);
+
+/// The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded.
+int csystem_socket_error(int fd);
+
 #endif
