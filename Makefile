@@ -27,8 +27,9 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-# redis-server: the Redis tests start their own, on a random loopback port.
-TEST_PACKAGES := redis-server
+# redis-server: the Redis tests start their own, on a random loopback port; nginx: the
+# deployment test puts it in front of two replicas.
+TEST_PACKAGES := redis-server nginx-light
 
 test-deps: deps
 	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
