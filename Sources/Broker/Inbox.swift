@@ -9,7 +9,7 @@
 final class Inbox {
     struct Entry {
         let sequence: UInt64
-        let message: InboxMessage
+        var message: InboxMessage
         /// Monotonic seconds until which a reader holds it.
         var leasedUntil: Double = 0
         var acknowledged = false
@@ -17,13 +17,15 @@ final class Inbox {
 
     private let maxEntries: Int
     private let maxBytes: Int
-    /// Oldest first; acknowledged entries stay as tombstones until they reach the front, so an
-    /// entry's index follows from its sequence.
+    /// Oldest first, by sequence. Acknowledged entries stay as tombstones (their data freed) until
+    /// they reach the front or outnumber the live ones, when they are swept out.
     private var entries: [Entry] = []
     private var head = 0
     private var nextSequence: UInt64 = 1
     private(set) var count = 0
     private(set) var bytes = 0
+    /// Live entries and tombstones not yet swept.
+    var storedEntries: Int { entries.count - head }
 
     init(maxEntries: Int, maxBytes: Int) {
         self.maxEntries = maxEntries
@@ -75,11 +77,16 @@ final class Inbox {
             entries[index].acknowledged = true
             count -= 1
             bytes -= entries[index].message.data.count
+            entries[index].message = entries[index].message.withoutData
             removed += 1
         }
         while head < entries.count, entries[head].acknowledged { head += 1 }
         if head == entries.count {
             entries.removeAll(keepingCapacity: entries.capacity <= 1024)
+            head = 0
+        } else if entries.count - head > 2 * count + 64 {
+            // An old entry nobody acknowledges must not keep every later tombstone alive.
+            entries.removeAll { $0.acknowledged }
             head = 0
         } else if head > 64, head * 2 > entries.count {
             entries.removeFirst(head)
@@ -88,11 +95,14 @@ final class Inbox {
         return removed
     }
 
+    /// Binary search: sequences increase, with gaps once tombstones are swept out.
     private func index(of sequence: UInt64) -> Int? {
-        guard head < entries.count else { return nil }
-        let first = entries[head].sequence
-        guard sequence >= first, sequence - first < UInt64(entries.count - head) else { return nil }
-        return head + Int(sequence - first)
+        var low = head, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].sequence < sequence { low = middle + 1 } else { high = middle }
+        }
+        return low < entries.count && entries[low].sequence == sequence ? low : nil
     }
 }
 
@@ -115,6 +125,9 @@ public struct InboxMessage: Sendable {
         self.data = data
         self.time = time
     }
+
+    /// What a tombstone keeps: the data's memory goes back at once.
+    var withoutData: InboxMessage { InboxMessage(channel: channel, offset: offset, epoch: epoch, user: user, data: [], time: time) }
 }
 
 /// An inbox entry as a reader sees it: `id` acknowledges it.

@@ -107,6 +107,7 @@ int csystem_connect_tcp(const char *host, uint16_t port) {
     if (fd < 0) return -errno;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&addr, len) < 0 && errno != EINPROGRESS) {
         int error = errno;
         close(fd);

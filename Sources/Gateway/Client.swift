@@ -25,8 +25,12 @@ final class Client {
     var subscriptions: [String: Subscription] = [:]
     /// Users whose online transitions this connection receives (`online` with `watch`).
     var watching = Set<String>()
-    /// Channels joined with a subscription token: a refresh with other claims keeps them.
+    /// Channels joined (or being joined) with a subscription token: a refresh with other claims
+    /// keeps them.
     var tokenGranted = Set<String>()
+    /// Pending subscribes the server ended before the broker answered, and why: their reply is
+    /// an error, not a success followed by nothing.
+    var cancelled: [String: String] = [:]
     /// One timer per client, re-armed: the auth timeout, then the token's expiry warning and end.
     let timer: LoopTimer
     var timerPurpose = TimerPurpose.authTimeout

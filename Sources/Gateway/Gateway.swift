@@ -50,6 +50,12 @@ public final class Gateway: Sendable {
             adminPort = nil
         }
         verifier = try Self.verifier(config.auth)
+        // The inbox is split evenly over the loops and a channel's entries live in one share: a
+        // publication larger than a share could never be accepted.
+        let share = config.inbox.maxBytes / max(1, loops)
+        for (name, policy) in config.namespaces.sorted(by: { $0.key < $1.key }) where policy.inbox && policy.maxPublicationBytes > share {
+            throw ConfigError("namespaces.\(name).max_publication_bytes: \(policy.maxPublicationBytes) is more than one loop's share of gateway.inbox.max_bytes (\(share) bytes over \(loops) loops)")
+        }
         engine = MemoryEngine(loops: loops, encoder: Pushes(), inbox: config.inbox)
     }
 

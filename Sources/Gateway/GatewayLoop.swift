@@ -108,8 +108,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         guard let ephemeral else {
             for client in local.clients { client.connection.send(frame: frame) }
             stats.deliveries &+= UInt64(local.clients.count)
-            if fanOuts.isFull { metrics.foldFanOut(&fanOuts) }
-            fanOuts.record(Int64(bitPattern: Clock.now() &- acceptedAt))
+            // Past the buffer's size in a second the rest go unrecorded: the histogram is then a
+            // sample, and the shared (locked) histogram is still touched only by the fold.
+            if !fanOuts.isFull { fanOuts.record(Int64(bitPattern: Clock.now() &- acceptedAt)) }
             return
         }
         var sent = 0, dropped = 0
@@ -380,6 +381,8 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         }
         let serial = client.nextSerial()
         client.subscriptions[channel] = .pending(serial)
+        client.cancelled[channel] = nil
+        if viaToken { client.tokenGranted.insert(channel) }
         let local = channels[channel] ?? LocalChannel()
         channels[channel] = local
         local.pending += 1
@@ -407,6 +410,10 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 // Every command gets a reply: an unsubscribe overtook this subscribe, and it
                 // succeeded, so this subscribe did too (nothing more is pushed for it).
                 guard !client.gone else { return }
+                if let reason = client.cancelled.removeValue(forKey: channel) {
+                    send(client, Reply.error(id: id, .permissionDenied, "the server ended this subscription (\(reason))"))
+                    return
+                }
                 switch result {
                 case .failure: send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
                 case .success(let subscribed): send(client, reply(subscribed))
@@ -416,6 +423,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             switch result {
             case .failure:
                 client.subscriptions[channel] = nil
+                client.tokenGranted.remove(channel)
                 // An earlier leave kept the loop's interest for this subscribe: end it now.
                 if local.isEmpty { broker.unsubscribe(channel: channel, member: nil, lastOnLoop: true, options: request.options) }
                 dropIfEmpty(channel, local)
@@ -425,7 +433,6 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 for publication in subscribed.publications { client.connection.send(frame: publication.frame) }
                 local.add(client, channel: channel)
                 stats.subscriptions += 1
-                if viaToken { client.tokenGranted.insert(channel) }
             }
         }
     }
@@ -468,11 +475,17 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         send(client, Reply.result(id: id) { _ in })
     }
 
-    /// The server ends a subscription: an `unsubscribed` push says why.
+    /// The server ends a subscription: an `unsubscribed` push says why. One still waiting for
+    /// the broker is ended by its reply instead (an error), so the client never sees a success
+    /// after the push.
     private func removeSubscription(_ client: Client, channel: String, reason: String) {
         guard let subscription = client.subscriptions.removeValue(forKey: channel) else { return }
         client.tokenGranted.remove(channel)
-        if case .active(let slot) = subscription { leave(channel, client, slot: slot) }
+        guard case .active(let slot) = subscription else {
+            client.cancelled[channel] = reason
+            return
+        }
+        leave(channel, client, slot: slot)
         send(client, Pushes.single("unsubscribed") { writer in
             writer.key("channel"); writer.string(channel)
             writer.key("reason"); writer.string(reason)

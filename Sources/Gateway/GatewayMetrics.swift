@@ -26,7 +26,7 @@ final class GatewayMetrics {
     private var authFailureCounters: [String: Counter] = [:]
     private var rateLimitCounters: [Int: Counter] = [:]
 
-    /// The histogram buckets `relay serve` gives the fan-out timer.
+    /// The fan-out timer's label, by which `relay serve` gives it its own histogram buckets.
     static let fanOutLabel = "relay_fanout_seconds"
 
     init(factory: MetricsFactory) {
@@ -77,7 +77,7 @@ final class GatewayMetrics {
     }
 
     /// Records the fan-out samples taken since the last fold.
-    func foldFanOut(_ samples: inout FanOutSamples) {
+    private func foldFanOut(_ samples: inout FanOutSamples) {
         for index in 0..<samples.count { fanOut.recordNanoseconds(samples.values[index]) }
         samples.removeAll()
     }

@@ -54,6 +54,9 @@ public final class RedisConnection: EventHandler, Flushable {
     private var pendingHead = 0
     private var handshakeReplies = 0
     private var attempts = 0
+    /// Subscriber mode: when bytes last came, and when the last keepalive PING went out.
+    private var lastReceived: UInt64 = 0
+    private var pingSentAt: UInt64 = 0
     private lazy var timer: LoopTimer = LoopTimer { [unowned self] in self.timerFired() }
 
     /// Subscriber mode: every reply (message, smessage, subscribe, ...).
@@ -83,15 +86,15 @@ public final class RedisConnection: EventHandler, Flushable {
     /// Stops for good: pending commands fail.
     public func close() {
         guard state != .closed else { return }
-        teardown()
         state = .closed
         loop.timers.cancel(timer)
+        fail(teardown())
     }
 
     /// Sends a command; the completion runs on the loop with the reply (an error reply is
     /// `.server`). Subscriber mode ignores the completion: replies go to `onPush`.
     public func send(_ arguments: [[UInt8]], completion: ((Result<RESPValue, RedisError>) -> Void)? = nil) {
-        guard state == .ready, pending.count - pendingHead < settings.maxPending else {
+        guard state == .ready, fd >= 0, pending.count - pendingHead < settings.maxPending else {
             completion?(.failure(.unavailable))
             return
         }
@@ -141,6 +144,9 @@ public final class RedisConnection: EventHandler, Flushable {
     private func connected() {
         state = .handshaking
         handshakeReplies = 0
+        output.clear()
+        pending.removeAll()
+        pendingHead = 0
         if let password = endpoint.password {
             var auth = [Array("AUTH".utf8)]
             if let user = endpoint.user { auth.append(Array(user.utf8)) }
@@ -171,6 +177,8 @@ public final class RedisConnection: EventHandler, Flushable {
         pendingHead = 0
         state = .ready
         attempts = 0
+        lastReceived = loop.now
+        pingSentAt = 0
         logger.info("connected to Redis", metadata: ["endpoint": "\(endpoint.redacted)"])
         arm(after: settings.replyTimeout)
         onStateChange?(true)
@@ -186,18 +194,21 @@ public final class RedisConnection: EventHandler, Flushable {
     }
 
     private func broken() {
+        guard state != .closed, state != .waiting else { return }
         let wasReady = state == .ready
-        teardown()
-        guard state != .closed else { return }
+        // The state changes before any completion runs: one that sends again must be refused,
+        // not written into a socket that is gone.
+        retryLater()
+        let failed = teardown()
         if wasReady {
             logger.warning("lost the connection to Redis; reconnecting", metadata: ["endpoint": "\(endpoint.redacted)"])
             onStateChange?(false)
         }
-        retryLater()
+        fail(failed)
     }
 
-    /// Closes the socket and fails every pending command.
-    private func teardown() {
+    /// Closes the socket; returns the completions of the commands that got no reply.
+    private func teardown() -> [(Result<RESPValue, RedisError>) -> Void] {
         if fd >= 0 {
             loop.unregister(fd: fd)
             Glibc.close(fd)
@@ -209,7 +220,11 @@ public final class RedisConnection: EventHandler, Flushable {
         let failed = pending[pendingHead...].compactMap(\.completion)
         pending.removeAll()
         pendingHead = 0
-        for completion in failed { completion(.failure(.unavailable)) }
+        return failed
+    }
+
+    private func fail(_ completions: [(Result<RESPValue, RedisError>) -> Void]) {
+        for completion in completions { completion(.failure(.unavailable)) }
     }
 
     // MARK: Events
@@ -242,6 +257,7 @@ public final class RedisConnection: EventHandler, Flushable {
                 if error == EAGAIN || error == EWOULDBLOCK { return }
                 return broken()
             }
+            lastReceived = loop.now
             do {
                 try reader.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 while let value = try reader.next() {
@@ -262,6 +278,8 @@ public final class RedisConnection: EventHandler, Flushable {
             return handshakeReply(value)
         }
         if mode == .subscriber {
+            // The keepalive's answer (["pong", ""] once subscribed, +PONG before) is ours.
+            if value.array?.first?.string == "pong" || value == .simple("PONG") { return }
             onPush?(value)
             return
         }
@@ -332,6 +350,18 @@ public final class RedisConnection: EventHandler, Flushable {
             if pendingHead < pending.count, loop.now &- pending[pendingHead].sentAt > timeout {
                 logger.warning("Redis did not answer in time; reconnecting", metadata: ["waiting": "\(pending.count - pendingHead)"])
                 return broken()
+            }
+            if mode == .subscriber {
+                // Nothing is pending on a subscriber: a PING when it has been quiet tells a dead
+                // Redis (or a half-open connection) from a quiet channel.
+                if pingSentAt > lastReceived, loop.now &- pingSentAt > timeout {
+                    logger.warning("Redis did not answer a keepalive PING; reconnecting")
+                    return broken()
+                }
+                if pingSentAt <= lastReceived, loop.now &- lastReceived > timeout / 2 {
+                    pingSentAt = loop.now
+                    write([Array("PING".utf8)], completion: nil)
+                }
             }
             arm(after: settings.replyTimeout / 2)
         case .waiting:

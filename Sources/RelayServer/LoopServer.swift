@@ -16,7 +16,7 @@ public final class LoopServer {
     let pingInterval: UInt64
     let pongTimeout: UInt64
     let closeTimeout: UInt64
-    /// Past this much queued output a connection is dropped (see Connection.checkOutputBound).
+    /// Past this much queued output a connection is closed as a slow consumer (Connection.checkOutputBound).
     let maxQueuedOutput: Int
     private var listener: Listener?
     private let listenFD: Int32

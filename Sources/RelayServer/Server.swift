@@ -94,12 +94,23 @@ public final class Server: Sendable {
         }
     }
 
-    /// Graceful stop from any thread: every loop drains its connections, then stops.
+    /// Graceful stop from any thread: every loop drains its connections; the loops stop together
+    /// once the last one has drained, since a loop that stopped early would leave the others'
+    /// cross-loop work (channels and users it owns, loop 0's signals and admin API) unanswered.
     public func shutdown() {
-        for handle in handles.withLock({ $0 }) {
+        let all = handles.withLock { $0 }
+        let draining = Locked(all.count)
+        for handle in all {
             handle.execute { loop in
-                guard let server = loop.context as? LoopServer else { loop.stop(); return }
-                server.shutdown { loop.stop() }
+                let drained: @Sendable () -> Void = {
+                    let left = draining.withLock { value -> Int in
+                        value -= 1
+                        return value
+                    }
+                    if left == 0 { for each in all { each.stop() } }
+                }
+                guard let server = loop.context as? LoopServer else { return drained() }
+                server.shutdown(completion: drained)
             }
         }
     }

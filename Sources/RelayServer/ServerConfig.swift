@@ -112,7 +112,8 @@ public struct ServerConfig: Sendable {
         config.pingInterval = try timeouts.seconds("ping_interval", default: config.pingInterval, range: 0.1...3600)
         config.pongTimeout = try timeouts.seconds("pong_timeout", default: config.pongTimeout, range: 0.1...3600)
         config.closeTimeout = try timeouts.seconds("close", default: config.closeTimeout, range: 0.1...3600)
-        config.drainTimeout = try timeouts.seconds("drain", default: config.drainTimeout, range: 0...3600)
+        // Keepalive pauses while a connection waits for its drain moment: keep the window short.
+        config.drainTimeout = try timeouts.seconds("drain", default: config.drainTimeout, range: 0...300)
         try timeouts.rejectUnknownKeys()
 
         var log = try reader.section("log")

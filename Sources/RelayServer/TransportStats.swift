@@ -1,5 +1,5 @@
 /// One loop's transport counters: plain integers bumped on the loop's own thread (no atomics,
-/// no locks), read by the same thread when the metrics are folded (see the Telemetry module).
+/// no locks), read by the same thread when the gateway folds its metrics (GatewayMetrics).
 public struct TransportStats: Sendable {
     public var bytesIn: UInt64 = 0
     public var bytesOut: UInt64 = 0

@@ -50,4 +50,21 @@ final class InboxTests: XCTestCase {
         let next = inbox.append(message(201))
         XCTAssertEqual(inbox.lease(limit: 10, now: 0, lease: 1).map(\.sequence), [next])
     }
+
+    /// The oldest entry is never acknowledged (a message the API cannot store) while thousands
+    /// after it are: the tombstones are swept, and the rest stays addressable by sequence.
+    func testAnUnacknowledgedOldEntryDoesNotPinTheTombstones() {
+        let inbox = Inbox(maxEntries: 100_000, maxBytes: 10_000_000)
+        let stuck = inbox.append(message(0))
+        var last: UInt64 = 0
+        for round in 0..<50 {
+            let batch = (0..<100).map { inbox.append(message(UInt64(round * 100 + $0 + 1))) }
+            XCTAssertEqual(inbox.acknowledge(Array(batch.dropLast())), 99)
+            last = batch.last!
+        }
+        XCTAssertEqual(inbox.count, 51)
+        XCTAssertLessThan(inbox.storedEntries, 300, "tombstones were swept")
+        XCTAssertEqual(inbox.acknowledge([last]), 1, "found by sequence after the sweep")
+        XCTAssertEqual(inbox.lease(limit: 1, now: 0, lease: 1).map(\.sequence), [stuck])
+    }
 }

@@ -64,6 +64,7 @@ final class RedisEndpointTests: XCTestCase {
         XCTAssertEqual(try RedisEndpoint(url: "redis://cache"), RedisEndpoint(address: .tcp(host: "cache", port: 6379)))
         XCTAssertEqual(try RedisEndpoint(url: "redis://relay:p%40ss:word@cache:7000"),
                        RedisEndpoint(address: .tcp(host: "cache", port: 7000), user: "relay", password: "p@ss:word"))
+        XCTAssertEqual(try RedisEndpoint(url: "redis://:p%ss%4@cache").password, "p%ss%4", "a % without two hex digits stays")
         XCTAssertEqual(try RedisEndpoint(url: "redis://:secret@cache"), RedisEndpoint(address: .tcp(host: "cache", port: 6379), password: "secret"))
         XCTAssertEqual(try RedisEndpoint(url: "redis://secret@cache"), RedisEndpoint(address: .tcp(host: "cache", port: 6379), password: "secret"))
         XCTAssertEqual(try RedisEndpoint(url: "redis://[::1]:6390"), RedisEndpoint(address: .tcp(host: "::1", port: 6390)))

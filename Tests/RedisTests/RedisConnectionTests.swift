@@ -143,6 +143,7 @@ final class RedisConnectionTests: XCTestCase {
         let server = try RedisServerProcess(arguments: ["--enable-debug-command", "yes"])
         var ticks = 0
         var slowResult: Result<RESPValue, RedisError>?
+        var reentrant: Result<RESPValue, RedisError>?
         var upsAfter = 0
         try onLoop(timeout: 15) { loop, done in
             var settings = RedisConnection.Settings()
@@ -159,7 +160,12 @@ final class RedisConnectionTests: XCTestCase {
                 guard up else { return }
                 if first {
                     first = false
-                    redis.send(["DEBUG", "SLEEP", "3"]) { slowResult = $0 }
+                    redis.send(["DEBUG", "SLEEP", "3"]) { result in
+                        slowResult = result
+                        // Sending from a failed command's completion is refused, not written into
+                        // the socket that just went away.
+                        redis.send(["PING"]) { reentrant = $0 }
+                    }
                 } else {
                     upsAfter += 1
                     redis.send(["PING"]) { _ in
@@ -171,8 +177,37 @@ final class RedisConnectionTests: XCTestCase {
             redis.start()
         }
         XCTAssertEqual(slowResult.map { if case .failure(.unavailable) = $0 { return true } else { return false } }, true)
+        XCTAssertEqual(reentrant.map { if case .failure(.unavailable) = $0 { return true } else { return false } }, true)
         XCTAssertEqual(upsAfter, 1)
         XCTAssertGreaterThan(ticks, 20, "the loop kept running while Redis slept")
+    }
+
+    /// A subscriber has nothing pending: its keepalive PING is what notices a Redis that stopped
+    /// answering (here: busy in DEBUG SLEEP), and it comes back when Redis does.
+    func testASubscriberNoticesARedisThatStoppedAnswering() throws {
+        let server = try RedisServerProcess(arguments: ["--enable-debug-command", "yes"])
+        var states: [Bool] = []
+        try onLoop(timeout: 15) { loop, done in
+            var settings = RedisConnection.Settings()
+            settings.replyTimeout = 0.5
+            let subscriber = RedisConnection(endpoint: try! endpoint(server), mode: .subscriber, loop: loop, name: "sub", settings: settings)
+            let commands = RedisConnection(endpoint: try! endpoint(server), mode: .commands, loop: loop, name: "cmd")
+            subscriber.onStateChange = { up in
+                states.append(up)
+                if up, states.count == 1 {
+                    subscriber.send(["SUBSCRIBE", "room"])
+                    commands.send(["DEBUG", "SLEEP", "2"])
+                }
+                if up, states.count == 3 {
+                    subscriber.close()
+                    commands.close()
+                    done()
+                }
+            }
+            commands.onStateChange = { up in if up { subscriber.start() } }
+            commands.start()
+        }
+        XCTAssertEqual(states, [true, false, true])
     }
 }
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway_support import gateway_config
+
 from wsraw import (OP_BINARY, OP_TEXT, connect, http_exchange, open_ws, plain_request, read_http_response,
                    upgrade_request)
 
@@ -204,3 +206,12 @@ def test_port_in_use_is_refused(relay):
     output = (result.stdout + result.stderr).decode("utf-8", "replace")
     assert result.returncode != 0, output
     assert "listen" in output, output
+
+
+def test_an_inbox_namespace_must_fit_one_loops_share_of_the_inbox(relay):
+    config = gateway_config(loops=2, gateway={"inbox": {"max_bytes": 8192}})
+    config["namespaces"]["conversation"]["max_publication_bytes"] = 5000
+    result = relay.run_to_exit("serve", config=config)
+    output = (result.stdout + result.stderr).decode("utf-8", "replace")
+    assert result.returncode != 0, output
+    assert "namespaces.conversation.max_publication_bytes" in output and "4096" in output, output
