@@ -48,7 +48,8 @@ swift-test:
 
 integration-test:
 	$(SWIFT) build --product relay
-	RELAY_BIN=$(CURDIR)/.build/debug/relay $(VENV)/bin/python -m pytest -q Tests/integration
+	$(SWIFT) build --product relay-swarm
+	RELAY_BIN=$(CURDIR)/.build/debug/relay RELAY_SWARM_BIN=$(CURDIR)/.build/debug/relay-swarm $(VENV)/bin/python -m pytest -q Tests/integration
 
 # libFuzzer on the sans-I/O parsers; crashers land in Fuzz/artifacts and become regression tests.
 fuzz: deps

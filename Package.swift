@@ -70,7 +70,7 @@ let package = Package(
         .executableTarget(
             name: "relay",
             dependencies: [
-                "Auth", "Gateway", "RelayServer",
+                "Auth", "Broker", "Buffers", "Gateway", "Reactor", "RelayServer", "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

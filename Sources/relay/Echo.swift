@@ -1,10 +1,11 @@
 import ArgumentParser
+import Broker
 import RelayServer
 
 struct Echo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a plain WebSocket echo endpoint (conformance suites, load tests of the transport).",
-        discussion: "Without --config: 127.0.0.1:9001, one loop, path /, messages up to 16 MiB. With --config, the file's transport settings apply, and any flag given overrides its setting."
+        discussion: "Without --config: 127.0.0.1:9001, one loop, path /, messages up to 16 MiB. With --config, the file's transport settings apply, and any flag given overrides its setting. With --broadcast, every message goes to every connected client, its sender included, through the gateway's fan-out (the in-memory engine, no client protocol): the target of raw-frame broadcast benchmarks."
     )
 
     @Option(name: .long, help: "Config file for the transport settings (its gateway sections are checked, not used).")
@@ -19,6 +20,8 @@ struct Echo: ParsableCommand {
     var path: String?
     @Option(name: .long, help: "Largest message and frame accepted, in bytes (default 16 MiB).")
     var maxMessageSize: Int?
+    @Flag(name: .long, help: "Send every message to every connected client, its sender included, instead of back to its sender.")
+    var broadcast = false
 
     func run() throws {
         var settings: ServerConfig
@@ -47,6 +50,12 @@ struct Echo: ParsableCommand {
         // Echo replies are as large as the requests: let a whole message be in flight each way.
         settings.maxOutboundBytes = max(settings.maxOutboundBytes, 2 * settings.maxMessageSize + 1024)
         let logger = makeLogger(settings)
-        try runServer(settings, logger: logger) { _ in EchoApplication() }
+        guard broadcast else {
+            try runServer(settings, logger: logger) { _ in EchoApplication() }
+            return
+        }
+        let engine = MemoryEngine(loops: settings.effectiveLoops, encoder: BroadcastFrames())
+        try runServer(settings, logger: logger, makeApplication: { BroadcastApplication(broker: engine.makeBroker(on: $0)) },
+                      beforeAccepting: { engine.activate($0) })
     }
 }
