@@ -142,7 +142,7 @@ public struct InboxEntry: Sendable {
 }
 
 /// The inbox's size, per engine.
-public struct InboxLimits: Sendable {
+public struct InboxLimits: Sendable, Equatable {
     public var maxEntries: Int
     public var maxBytes: Int
 

@@ -100,7 +100,7 @@ final class AdminAPI {
             respond(.badRequest, HTTPConnection.error(.badRequest, "a channel is namespace:name"))
             return nil
         }
-        guard let policy = gateway.config.namespaces[String(name.namespace)] else {
+        guard let policy = home.config.namespaces[String(name.namespace)] else {
             respond(.notFound, HTTPConnection.error(.notFound, "no namespace \(name.namespace)", code: "unknown_namespace"))
             return nil
         }
@@ -114,7 +114,7 @@ final class AdminAPI {
         guard let data = request["data"] else { return respond(.badRequest, HTTPConnection.error(.badRequest, "missing data")) }
         let key = request["key"]?.string
         let publish = PublishRequest(channel: channel, data: Array(body[data.range]), user: nil, key: key,
-                                     options: policy.channelOptions(idempotencyWindow: gateway.config.idempotencyWindow))
+                                     options: policy.channelOptions(idempotencyWindow: home.config.idempotencyWindow))
         home.broker.publish(publish) { result in
             guard let published = Self.value(result, respond, retry: "retry with the same key") else { return }
             if !published.duplicate { self.home.stats.publications &+= 1 }

@@ -10,7 +10,7 @@ import RelayServer
 /// engine. Each loop gets its own `GatewayLoop` from `makeLoop`.
 public final class Gateway: Sendable {
     public let config: GatewayConfig
-    /// The verifier every loop starts with; SIGHUP hands each loop a new one (`reloadKeys`).
+    /// The verifier every loop starts with; SIGHUP hands each loop a new one (`reload`).
     let verifier: JWTVerifier
     let engine: MemoryEngine
     /// The server API's key, from config (empty when the admin listener is off).
@@ -82,23 +82,63 @@ public final class Gateway: Sendable {
                                                          maxTokenBytes: auth.maxTokenBytes))
     }
 
-    /// Reads the keys again (secret files and variables, PEM files, the JWKS file) and gives every
-    /// loop the new verifier; open connections stay. If anything fails to load, every loop keeps
-    /// the keys it has and the error is logged (naming the key entry, never its material).
-    public func reloadKeys(logger: Logger) {
-        let fresh: JWTVerifier
+    /// SIGHUP: reads the config file and the keys again (secret files and variables, PEM files,
+    /// the JWKS file) and hands every loop the new gateway settings and verifier; connections
+    /// stay. What cannot change while running (the transport's settings, the admin listener, the
+    /// inbox size) keeps its value and the log says a restart is needed for it. A file that does
+    /// not load, or a key that does not, changes nothing: the log says why (naming the key
+    /// entry, never its material).
+    public func reload(configPath: String, running server: ServerConfig, logger: Logger) {
+        let fresh: RelayConfig
+        let verifier: JWTVerifier
         do {
-            fresh = try Self.verifier(config.auth)
+            fresh = try RelayConfig.load(path: configPath)
+            verifier = try Self.verifier(fresh.gateway.auth)
         } catch {
-            logger.error("SIGHUP: keys not reloaded; the previous keys stay in use", metadata: ["error": "\(error)"])
+            logger.error("SIGHUP: config not reloaded; the running settings and keys stay in use", metadata: ["error": "\(error)"])
             return
         }
+        var next = fresh.gateway
+        var ignored: [String] = []
+        if fresh.server != server { ignored.append("listen, loops, limits, timeouts, log") }
+        if next.admin != config.admin { ignored.append("admin"); next.admin = config.admin }
+        if next.inbox != config.inbox { ignored.append("gateway.inbox"); next.inbox = config.inbox }
+        let share = config.inbox.maxBytes / max(1, handles.count)
+        if let (name, _) = next.namespaces.first(where: { $0.value.inbox && $0.value.maxPublicationBytes > share }) {
+            logger.error("SIGHUP: config not reloaded: namespaces.\(name).max_publication_bytes is more than one loop's share of the inbox")
+            return
+        }
+        let running = current, applied = next
         for handle in handles {
             handle.execute { loop in
-                ((loop.context as? LoopServer)?.application as? GatewayLoop)?.verifier = fresh
+                ((loop.context as? LoopServer)?.application as? GatewayLoop)?.apply(applied, verifier: verifier)
             }
         }
-        logger.notice("SIGHUP: keys reloaded", metadata: ["keys": "\(fresh.keys.keys.count)"])
+        current = applied
+        var metadata: Logger.Metadata = ["changed": "\(Self.changes(from: running, to: next).joined(separator: ", "))", "keys": "\(verifier.keys.keys.count)"]
+        if !ignored.isEmpty { metadata["needs_restart"] = "\(ignored.joined(separator: ", "))" }
+        logger.notice("SIGHUP: config and keys reloaded", metadata: metadata)
+    }
+
+    /// The settings the loops run with now (loop 0's copy; reloads happen on loop 0).
+    private var current: GatewayConfig {
+        get { reloaded.withLock { $0 } ?? config }
+        set { reloaded.withLock { $0 = newValue } }
+    }
+    private let reloaded = Locked<GatewayConfig?>(nil)
+
+    /// What a reload changed, by config section and namespace (for the log: no values).
+    static func changes(from old: GatewayConfig, to new: GatewayConfig) -> [String] {
+        var changed: [String] = []
+        if old.auth != new.auth { changed.append("auth") }
+        for name in Set(old.namespaces.keys).union(new.namespaces.keys).sorted() where old.namespaces[name] != new.namespaces[name] {
+            changed.append(old.namespaces[name] == nil ? "+namespaces.\(name)" : new.namespaces[name] == nil ? "-namespaces.\(name)" : "namespaces.\(name)")
+        }
+        var oldRest = old, newRest = new
+        (oldRest.auth, oldRest.namespaces) = (new.auth, new.namespaces)
+        (newRest.auth, newRest.namespaces) = (new.auth, new.namespaces)
+        if oldRest != newRest { changed.append("gateway") }
+        return changed.isEmpty ? ["nothing"] : changed
     }
 
     /// The verification keys of the config. Errors name the key's config entry and never show

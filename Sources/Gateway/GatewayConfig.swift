@@ -3,9 +3,9 @@ import RelayServer
 
 /// The gateway's settings: authentication, namespaces and per-connection limits. Read from the
 /// same file as the transport's; every key is documented in config/relay.yaml and docs/CONFIG.md.
-public struct GatewayConfig: Sendable {
+public struct GatewayConfig: Sendable, Equatable {
     /// One verification key: a shared secret (HS*) or a public key file (RS*, PS256, ES*, EdDSA).
-    public struct KeyConfig: Sendable {
+    public struct KeyConfig: Sendable, Equatable {
         public var kid: String?
         public var algorithms: [String]
         /// The secret itself (development only: prefer secret_file or secret_env in production).
@@ -16,7 +16,7 @@ public struct GatewayConfig: Sendable {
         public var publicKeyFile: String?
     }
 
-    public struct AuthConfig: Sendable {
+    public struct AuthConfig: Sendable, Equatable {
         public var keys: [KeyConfig] = []
         public var jwksFile: String?
         public var issuer: String?
@@ -32,7 +32,7 @@ public struct GatewayConfig: Sendable {
     }
 
     /// The admin listener: the server API, health and readiness. Off unless `enabled`.
-    public struct AdminConfig: Sendable {
+    public struct AdminConfig: Sendable, Equatable {
         public var enabled = false
         public var host = "127.0.0.1"
         public var port = 8081

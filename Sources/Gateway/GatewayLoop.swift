@@ -93,9 +93,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         metrics.fold(transport: transport, gateway: stats, fanOuts: &fanOuts, localChannels: channels.count)
     }
 
-    private let config: GatewayConfig
-    /// This loop's token verifier: replaced as a whole when SIGHUP reloads the keys.
-    var verifier: JWTVerifier
+    /// This loop's settings and token verifier: replaced as a whole when SIGHUP reloads them.
+    private(set) var config: GatewayConfig
+    private(set) var verifier: JWTVerifier
     private var logger: Logger { loop.logger }
     public var slowConsumerCloseCode: CloseCode { CloseCode(rawValue: GatewayCloseCode.slowConsumer) }
     private var monotonicNow: Double { Double(loop.now) / 1e9 }
@@ -682,6 +682,13 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             writer.key("reason"); writer.string(reason)
         })
         client.connection.close(.serviceRestart, reason: reason)
+    }
+
+    /// A reload (SIGHUP): commands from now on follow the new settings and keys. Buckets already
+    /// made (a connection's, a user's) keep their rates; new ones get the new rates.
+    func apply(_ config: GatewayConfig, verifier: JWTVerifier) {
+        self.config = config
+        self.verifier = verifier
     }
 
     // MARK: Drain

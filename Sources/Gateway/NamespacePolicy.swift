@@ -3,7 +3,7 @@ import RelayServer
 
 /// What a namespace allows and keeps. A channel is `namespace:name`; its namespace decides who may
 /// subscribe and publish and what the broker stores for it.
-public struct NamespacePolicy: Sendable {
+public struct NamespacePolicy: Sendable, Equatable {
     /// Ways a connection may be allowed into a channel; any one listed suffices.
     public enum SubscribeRule: String, Sendable, CaseIterable {
         /// Only `user:<sub>`: a user's own channel.

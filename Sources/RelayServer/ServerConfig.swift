@@ -3,7 +3,7 @@ import Yams
 
 /// Transport settings: where Relay listens and how it bounds every connection. Every field is
 /// documented, with its default, in config/relay.yaml and docs/CONFIG.md.
-public struct ServerConfig: Sendable {
+public struct ServerConfig: Sendable, Equatable {
     public var host = "0.0.0.0"
     public var port = 8080
     public var backlog = 1024

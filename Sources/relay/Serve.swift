@@ -32,7 +32,7 @@ struct Serve: ParsableCommand {
         }
         try runServer(settings.server, logger: logger, makeApplication: { try gateway.makeLoop($0) },
                       beforeAccepting: { gateway.activate($0) },
-                      onHangup: { gateway.reloadKeys(logger: logger) },
+                      onHangup: { [config] in gateway.reload(configPath: config, running: settings.server, logger: logger) },
                       announce: gateway.adminPort.map { "relay admin listening on http://\(settings.gateway.admin.host):\($0)" })
     }
 }

@@ -7,6 +7,7 @@ import asyncio
 import json
 import signal
 import time
+from pathlib import Path
 
 import jwt
 
@@ -67,7 +68,7 @@ def test_sighup_rotates_keys_and_keeps_connections(gateway, tmp_path):
         jwks.write_text(json.dumps({"keys": [oct_jwk("new", NEW)]}))
         secret.write_text(FILE_NEW + "\n")
         server.signal(signal.SIGHUP)
-        wait_for_log(server, "SIGHUP: keys reloaded")
+        wait_for_log(server, "SIGHUP: config and keys reloaded")
         loop.run_until_complete(asyncio.wait_for(after(*state), 20))
     finally:
         loop.close()
@@ -82,10 +83,49 @@ def test_a_failed_reload_keeps_the_previous_keys(gateway, tmp_path):
     server = gateway(gateway_config(auth={"keys": [], "jwks_file": str(jwks)}))
     jwks.write_text("{ not json")
     server.signal(signal.SIGHUP)
-    wait_for_log(server, "keys not reloaded")
+    wait_for_log(server, "config not reloaded")
     assert "auth.jwks_file" in server.stderr_text()
 
     async def scenario():
         async with Clients(server) as clients:
             await clients.connect(make_token("alice", key=OLD, kid="old"))
     run_async(scenario(), timeout=20)
+
+
+def config_path(server) -> Path:
+    return Path(server.args[server.args.index("--config") + 1])
+
+
+def test_sighup_applies_new_settings_and_refuses_a_broken_file(gateway):
+    config = gateway_config(loops=2)
+    server = gateway(config)
+    path = config_path(server)
+
+    async def scenario():
+        async with Clients(server) as clients:
+            alice = await clients.user("alice")
+            await alice.error("subscribe", "unknown_namespace", channel="news:today")
+
+            # A new namespace, and a port change that only a restart can apply.
+            changed = json.loads(json.dumps(config))
+            changed["namespaces"]["news"] = {"subscribe": ["authenticated"], "publish": "server"}
+            changed["listen"]["port"] = 1
+            path.write_text(json.dumps(changed))
+            server.signal(signal.SIGHUP)
+            await asyncio.to_thread(wait_for_log, server, "SIGHUP: config and keys reloaded")
+            record = [r for r in server.log_records() if r.get("message") == "SIGHUP: config and keys reloaded"][-1]
+            assert record["changed"] == "+namespaces.news", record
+            assert "listen" in record["needs_restart"], record
+            await alice.ok("subscribe", channel="news:today")  # the open connection follows the new settings
+            bob = await clients.user("bob")
+            await bob.ok("subscribe", channel="news:today")
+
+            # A broken file changes nothing.
+            path.write_text("namespaces: [unclosed\n")
+            server.signal(signal.SIGHUP)
+            await asyncio.to_thread(wait_for_log, server, "config not reloaded")
+            carol = await clients.user("carol")
+            await carol.ok("subscribe", channel="news:today")
+
+    run_async(scenario(), timeout=30)
+    assert server.is_running()
