@@ -37,7 +37,7 @@ enum ClientCommand {
             return .failure(Failure(id: CommandID(json: nil, kind: .invalid), error: .badRequest, message: "not JSON: \(error)"))
         }
         let name = root["cmd"]?.string
-        let kind = name.flatMap(CommandKind.init(rawValue:)) ?? .invalid
+        let kind = name.flatMap(CommandKind.init(name:)) ?? .invalid
         guard root.object != nil else {
             return .failure(Failure(id: CommandID(json: nil, kind: kind), error: .badRequest, message: "a command is a JSON object"))
         }
@@ -99,9 +99,19 @@ enum ClientCommand {
     }
 }
 
-/// The commands by name, for counting replies (`invalid`: no known `cmd`).
-enum CommandKind: String, CaseIterable {
+/// The commands, for counting replies (`invalid`: no known `cmd`). Integer raw values index the
+/// reply counters directly: counting a reply hashes nothing.
+enum CommandKind: Int, CaseIterable {
     case connect, subscribe, unsubscribe, publish, presence, history, refresh, typing, online, ping, invalid
+
+    var name: String { "\(self)" }
+
+    private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+
+    init?(name: String) {
+        guard let kind = Self.byName[name] else { return nil }
+        self = kind
+    }
 }
 
 /// A command's id as the client sent it (its JSON text: an integer or a string; nil when the

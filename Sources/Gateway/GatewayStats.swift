@@ -22,10 +22,9 @@ struct GatewayStats {
 
     static let resultCount = 1 + ProtocolError.allCases.count
     private static let errorSlots = Dictionary(uniqueKeysWithValues: ProtocolError.allCases.enumerated().map { ($1, $0 + 1) })
-    private static let kindSlots = Dictionary(uniqueKeysWithValues: CommandKind.allCases.enumerated().map { ($1, $0) })
 
     mutating func countReply(_ kind: CommandKind, _ error: ProtocolError?) {
-        replies[Self.kindSlots[kind]! * Self.resultCount + (error.map { Self.errorSlots[$0]! } ?? 0)] &+= 1
+        replies[kind.rawValue * Self.resultCount + (error.map { Self.errorSlots[$0]! } ?? 0)] &+= 1
     }
 
     mutating func countRateLimited(_ bucket: Bucket) {
@@ -36,6 +35,6 @@ struct GatewayStats {
     static func labels(ofReplySlot slot: Int) -> (command: String, result: String) {
         let kind = CommandKind.allCases[slot / resultCount]
         let result = slot % resultCount
-        return (kind.rawValue, result == 0 ? "ok" : ProtocolError.allCases[result - 1].rawValue)
+        return (kind.name, result == 0 ? "ok" : ProtocolError.allCases[result - 1].rawValue)
     }
 }
