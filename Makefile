@@ -49,7 +49,9 @@ swift-test:
 integration-test:
 	$(SWIFT) build --product relay
 	$(SWIFT) build --product relay-swarm
-	RELAY_BIN=$(CURDIR)/.build/debug/relay RELAY_SWARM_BIN=$(CURDIR)/.build/debug/relay-swarm $(VENV)/bin/python -m pytest -q Tests/integration
+	$(SWIFT) build --product relay-micro
+	RELAY_BIN=$(CURDIR)/.build/debug/relay RELAY_SWARM_BIN=$(CURDIR)/.build/debug/relay-swarm \
+	  RELAY_MICRO_BIN=$(CURDIR)/.build/debug/relay-micro $(VENV)/bin/python -m pytest -q Tests/integration
 
 # libFuzzer on the sans-I/O parsers; crashers land in Fuzz/artifacts and become regression tests.
 fuzz: deps

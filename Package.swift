@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "relay", targets: ["relay"]),
         .executable(name: "relay-swarm", targets: ["relay-swarm"]),
+        .executable(name: "relay-micro", targets: ["relay-micro"]),
         .library(name: "WebSocket", targets: ["WebSocket"]),
         .library(name: "Reactor", targets: ["Reactor"]),
         .library(name: "RelayServer", targets: ["RelayServer"]),
@@ -88,6 +89,9 @@ let package = Package(
             ],
             path: "LoadTests/Swarm"
         ),
+
+        // Micro-benchmarks of the hot code next to memcpy (`relay-micro`).
+        .executableTarget(name: "relay-micro", dependencies: ["Buffers", "JSON", "Reactor", "WebSocket"], path: "LoadTests/Micro"),
 
         .target(name: "FuzzHarness", dependencies: ["WebSocket", "JSON"], path: "Fuzz/Harness"),
 

@@ -79,3 +79,19 @@ def test_idle(gateway):
     assert result["server_rss_before_kib"] > 0
     assert result["server_rss_after_kib"] > 0
     assert "server_kib_per_connection" in result
+
+
+def test_micro_benchmarks_run(tmp_path):
+    """relay-micro --quick: every case runs and reports a positive time and rate."""
+    binary = Path(os.environ.get("RELAY_MICRO_BIN", str(DEFAULT_SWARM_BIN.with_name("relay-micro"))))
+    if not binary.is_file():
+        pytest.fail(f"relay-micro not found at {binary}: run `swift build --product relay-micro` or set RELAY_MICRO_BIN",
+                    pytrace=False)
+    result = subprocess.run([str(binary), "--quick"], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    rows = [line.rsplit(None, 2) for line in result.stdout.splitlines()[1:]]
+    names = [row[0].strip() for row in rows]
+    assert "memcpy 64 KiB" in names and "parse a publish command (JSON)" in names, result.stdout
+    assert len(rows) == 9, result.stdout
+    for name, ns, rate in rows:
+        assert float(ns) > 0 and float(rate) > 0, (name, ns, rate)
