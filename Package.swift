@@ -50,6 +50,12 @@ let package = Package(
             name: "Redis",
             dependencies: ["Buffers", "CHiredis", "CSystem", "Reactor", .product(name: "Logging", package: "swift-log")]
         ),
+        // The engine for replicas: channels, history, presence, online status and the inbox in Redis,
+        // through Relay's Redis functions.
+        .target(
+            name: "RedisEngine",
+            dependencies: ["Broker", "Buffers", "JSON", "Reactor", "Redis", .product(name: "Logging", package: "swift-log")]
+        ),
         // Moves bytes between the reactor and the WebSocket core; config; the echo application.
         .target(
             name: "RelayServer",
@@ -63,7 +69,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "Auth", "Broker", "Buffers", "JSON", "Reactor", "RelayServer", "WebSocket",
+                "Auth", "Broker", "Buffers", "JSON", "Reactor", "Redis", "RedisEngine", "RelayServer", "WebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -106,5 +112,6 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CSystem"]),
         .testTarget(name: "RelayServerTests", dependencies: ["RelayServer"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "Reactor", "TestSupport"]),
+        .testTarget(name: "RedisEngineTests", dependencies: ["RedisEngine", "Broker", "Buffers"]),
     ]
 )

@@ -1,4 +1,14 @@
 import Buffers
+import Reactor
+
+/// A broker factory: one per process, one broker per loop. Engines: `MemoryEngine` (one node)
+/// and `RedisEngine` (replicas sharing a Redis).
+public protocol Engine: Sendable {
+    /// Called on each loop during set-up.
+    func makeBroker(on loop: EventLoop) -> Broker
+    /// Called once every loop ran set-up and before any accepts.
+    func activate(_ handles: [LoopHandle])
+}
 
 /// The seam between the gateway and the engines (in-memory, Redis). One instance per loop,
 /// called on that loop; every completion runs on that loop too. Engines own channel streams
@@ -31,9 +41,9 @@ public protocol Broker: AnyObject {
 
     /// A connection of `user` authenticated (on any loop); its first makes the user online. The
     /// completion gets the user's number of connections, this one included.
-    func userConnected(_ user: String, completion: @escaping (Result<Int, BrokerError>) -> Void)
+    func userConnected(_ user: String, connection: UInt64, completion: @escaping (Result<Int, BrokerError>) -> Void)
     /// An authenticated connection of `user` closed; its last makes the user offline.
-    func userDisconnected(_ user: String)
+    func userDisconnected(_ user: String, connection: UInt64)
 
     /// Which of `users` have at least one connection. With `watch`, this loop is also told every
     /// later transition of theirs (`BrokerDelegate.statusChanged`), starting right after the
@@ -49,6 +59,21 @@ public protocol Broker: AnyObject {
 
     /// Removes inbox entries by id; the completion gets how many were still there.
     func acknowledgeInbox(ids: [String], completion: @escaping (Result<Int, BrokerError>) -> Void)
+
+    /// Sends a command to every loop of every node (`BrokerDelegate.control`), this one included.
+    func sendControl(_ command: ControlCommand, completion: @escaping (Result<Void, BrokerError>) -> Void)
+
+    /// Whether the engine can serve requests now (for `/ready`).
+    var isHealthy: Bool { get }
+}
+
+/// What the server API asks of every node: acted on by each loop for its own connections.
+public enum ControlCommand: Sendable, Equatable {
+    /// Every connection of the user is closed: with a `disconnect` push and 4006, or with
+    /// `reconnectAfter` (milliseconds), a `reconnect` push and 1012.
+    case disconnect(user: String, reason: String, reconnectAfter: Int?)
+    /// The user's connections leave the channel (an `unsubscribed` push).
+    case unsubscribe(user: String, channel: String)
 }
 
 /// The loop's side of the broker: frames to fan out to local subscribers.
@@ -60,6 +85,12 @@ public protocol BrokerDelegate: AnyObject {
     func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?, acceptedAt: UInt64)
     /// A watched user went online or offline: one transition per user, however many connections.
     func statusChanged(user: String, frame: SharedBytes)
+    /// A server API command, from this node or another.
+    func control(_ command: ControlCommand)
+    /// The engine lost the channel's live stream for a while (a shared engine that was away) and
+    /// cannot fill the gap from history: the local subscribers must subscribe again with their
+    /// position, and learn from the reply whether they recovered.
+    func streamLost(channel: String)
 }
 
 public struct Ephemeral: Sendable {
@@ -104,6 +135,12 @@ public struct SubscribeResult: Sendable {
     /// Whether `since` could be honoured; the missed publications are in `publications`.
     public let recovered: Bool
     public let publications: [Publication]
+
+    public init(position: StreamPosition, recovered: Bool, publications: [Publication]) {
+        self.position = position
+        self.recovered = recovered
+        self.publications = publications
+    }
 }
 
 public struct PublishResult: Sendable, Equatable {
@@ -111,11 +148,22 @@ public struct PublishResult: Sendable, Equatable {
     public let epoch: String
     /// True when an idempotency key matched: nothing was published this time.
     public let duplicate: Bool
+
+    public init(offset: UInt64, epoch: String, duplicate: Bool) {
+        self.offset = offset
+        self.epoch = epoch
+        self.duplicate = duplicate
+    }
 }
 
 public struct HistoryResult: Sendable {
     public let position: StreamPosition
     public let publications: [Publication]
+
+    public init(position: StreamPosition, publications: [Publication]) {
+        self.position = position
+        self.publications = publications
+    }
 }
 
 /// A connection present in a channel: the user, the connection, the public info from its token.

@@ -116,18 +116,24 @@ public struct InboxMessage: Sendable {
     public let data: [UInt8]
     /// When it was published, milliseconds since the Unix epoch.
     public let time: Int64
+    /// When it was published on this host's monotonic clock (nanoseconds), which orders the
+    /// in-memory engine's shards where two publications share a millisecond.
+    let acceptedAt: UInt64
 
-    public init(channel: String, offset: UInt64, epoch: String, user: String, data: [UInt8], time: Int64) {
+    public init(channel: String, offset: UInt64, epoch: String, user: String, data: [UInt8], time: Int64, acceptedAt: UInt64 = 0) {
         self.channel = channel
         self.offset = offset
         self.epoch = epoch
         self.user = user
         self.data = data
         self.time = time
+        self.acceptedAt = acceptedAt
     }
 
     /// What a tombstone keeps: the data's memory goes back at once.
-    var withoutData: InboxMessage { InboxMessage(channel: channel, offset: offset, epoch: epoch, user: user, data: [], time: time) }
+    var withoutData: InboxMessage {
+        InboxMessage(channel: channel, offset: offset, epoch: epoch, user: user, data: [], time: time, acceptedAt: acceptedAt)
+    }
 }
 
 /// An inbox entry as a reader sees it: `id` acknowledges it.

@@ -130,7 +130,7 @@ public final class MemoryBroker: Broker {
         stream.remember(result, user: request.user, key: request.key, window: request.options.idempotencyWindow, now: now)
         if let inboxUser {
             inbox.append(InboxMessage(channel: request.channel, offset: offset, epoch: stream.epoch, user: inboxUser,
-                                      data: request.data, time: Self.wallClockMilliseconds()))
+                                      data: request.data, time: Self.wallClockMilliseconds(), acceptedAt: Clock.now()))
         }
         fanOut(stream, publication.frame)
         return .success(result)
@@ -176,7 +176,7 @@ public final class MemoryBroker: Broker {
         onOwner(of: "\u{1}user:" + user, work)
     }
 
-    public func userConnected(_ user: String, completion: @escaping (Result<Int, BrokerError>) -> Void) {
+    public func userConnected(_ user: String, connection: UInt64, completion: @escaping (Result<Int, BrokerError>) -> Void) {
         let done = LoopBound(completion, loop: loop.index)
         onOwner(ofUser: user) { owner in
             let status = owner.users[user] ?? UserStatus()
@@ -187,7 +187,7 @@ public final class MemoryBroker: Broker {
         }
     }
 
-    public func userDisconnected(_ user: String) {
+    public func userDisconnected(_ user: String, connection: UInt64) {
         onOwner(ofUser: user) { owner in
             guard let status = owner.users[user], status.connections > 0 else { return }
             status.connections -= 1
@@ -289,7 +289,7 @@ public final class MemoryBroker: Broker {
         let done = LoopBound({ [unowned self] (part: [(shard: Int, sequence: UInt64, message: InboxMessage)]) in
             parts.append(part)
             guard parts.count == engine.loopCount else { return }
-            let all = parts.joined().sorted { ($0.message.time, $0.shard, $0.sequence) < ($1.message.time, $1.shard, $1.sequence) }
+            let all = parts.joined().sorted { ($0.message.acceptedAt, $0.shard, $0.sequence) < ($1.message.acceptedAt, $1.shard, $1.sequence) }
             let chosen = all.prefix(limit)
             let returned = Dictionary(grouping: all.dropFirst(limit), by: \.shard)
             for (shard, entries) in returned {
@@ -324,6 +324,17 @@ public final class MemoryBroker: Broker {
         for (shard, sequences) in byShard {
             onShard(shard) { owner in owner.reply(done, owner.inbox.acknowledge(sequences)) }
         }
+    }
+
+    // MARK: Control
+
+    public var isHealthy: Bool { true }
+
+    public func sendControl(_ command: ControlCommand, completion: @escaping (Result<Void, BrokerError>) -> Void) {
+        for index in 0..<engine.loopCount {
+            onShard(index) { $0.delegate?.control(command) }
+        }
+        completion(.success(()))
     }
 
     /// Runs `work` on loop `index`'s broker.

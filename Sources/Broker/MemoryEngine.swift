@@ -5,7 +5,7 @@ import Reactor
 /// that have subscribers. Loops talk only through their task queues, so nothing is locked on the
 /// path of a message, and the FIFO order of a queue is what keeps a recovery and the live
 /// publications after it in order.
-public final class MemoryEngine: Sendable {
+public final class MemoryEngine: Engine {
     let loopCount: Int
     let encoder: PushEncoding
     /// Each loop's share of the inbox limits.
@@ -20,7 +20,9 @@ public final class MemoryEngine: Sendable {
     }
 
     /// Called on each loop during set-up.
-    public func makeBroker(on loop: EventLoop) -> MemoryBroker {
+    public func makeBroker(on loop: EventLoop) -> Broker { makeMemoryBroker(on: loop) }
+
+    public func makeMemoryBroker(on loop: EventLoop) -> MemoryBroker {
         let broker = MemoryBroker(engine: self, loop: loop)
         brokers.withLock { $0[loop.index] = LoopBound(broker, loop: loop.index) }
         return broker

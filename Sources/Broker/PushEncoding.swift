@@ -8,4 +8,6 @@ public protocol PushEncoding: Sendable {
     func join(channel: String, user: String, info: String?) -> SharedBytes
     func leave(channel: String, user: String) -> SharedBytes
     func status(user: String, online: Bool) -> SharedBytes
+    /// A push whose JSON was encoded elsewhere (by another node).
+    func frame(json: UnsafeRawBufferPointer) -> SharedBytes
 }

@@ -24,6 +24,8 @@ final class AdminAPI {
         case ("GET", "/ready"):
             // A draining replica must leave the load balancer's rotation at once.
             if home.draining { return respond(.serviceUnavailable, Array(#"{"status":"draining"}"#.utf8)) }
+            // Without its engine a replica cannot publish or subscribe: out of rotation too.
+            if !home.broker.isHealthy { return respond(.serviceUnavailable, Array(#"{"status":"engine_unavailable"}"#.utf8)) }
             return respond(.ok, Array(#"{"status":"ready"}"#.utf8))
         case ("GET", "/metrics"):
             guard let render = gateway.renderMetrics else { return respond(.notFound, HTTPConnection.error(.notFound, "no metrics")) }
@@ -138,17 +140,22 @@ final class AdminAPI {
             }
             reconnectAfter = milliseconds
         }
-        let advice = reconnectAfter
-        onEveryLoop { $0.disconnect(user: user, reason: reason, reconnectAfter: advice) }
-        respond(.ok, Array("{}".utf8))
+        control(.disconnect(user: user, reason: reason, reconnectAfter: reconnectAfter), respond)
     }
 
     /// `{"user", "channel"}`: the user's connections leave the channel and get `unsubscribed`.
     private func unsubscribe(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
         guard let user = field(request, "user", respond), let channel = field(request, "channel", respond),
               namespace(channel, respond) != nil else { return }
-        onEveryLoop { $0.unsubscribe(user: user, channel: channel) }
-        respond(.ok, Array("{}".utf8))
+        control(.unsubscribe(user: user, channel: channel), respond)
+    }
+
+    /// Every loop of every node (through the engine) acts on it for its own connections.
+    private func control(_ command: ControlCommand, _ respond: HTTPConnection.Respond) {
+        home.broker.sendControl(command) { result in
+            guard Self.value(result, respond) != nil else { return }
+            respond(.ok, Array("{}".utf8))
+        }
     }
 
     /// `{"channel"}` → `{"users": [{"user", "connections", "info"?}]}`.
@@ -217,14 +224,6 @@ final class AdminAPI {
         home.broker.acknowledgeInbox(ids: ids) { result in
             guard let count = Self.value(result, respond) else { return }
             respond(.ok, Reply.object { writer in writer.key("acknowledged"); writer.int(Int64(count)) })
-        }
-    }
-
-    private func onEveryLoop(_ work: @escaping @Sendable (GatewayLoop) -> Void) {
-        for handle in gateway.handles {
-            handle.execute { loop in
-                if let gateway = (loop.context as? LoopServer)?.application as? GatewayLoop { work(gateway) }
-            }
         }
     }
 }

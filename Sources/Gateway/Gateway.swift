@@ -4,6 +4,8 @@ import CoreMetrics
 import Foundation
 import Logging
 import Reactor
+import Redis
+import RedisEngine
 import RelayServer
 
 /// What every loop of the gateway shares, read-only: the config, the token verifier and the
@@ -12,7 +14,7 @@ public final class Gateway: Sendable {
     public let config: GatewayConfig
     /// The verifier every loop starts with; SIGHUP hands each loop a new one (`reload`).
     let verifier: JWTVerifier
-    let engine: MemoryEngine
+    let engine: Engine
     /// The server API's key, from config (empty when the admin listener is off).
     let apiKey: [UInt8]
     /// The admin listener, bound before the loops start; loop 0 serves it.
@@ -56,7 +58,42 @@ public final class Gateway: Sendable {
         for (name, policy) in config.namespaces.sorted(by: { $0.key < $1.key }) where policy.inbox && policy.maxPublicationBytes > share {
             throw ConfigError("namespaces.\(name).max_publication_bytes: \(policy.maxPublicationBytes) is more than one loop's share of gateway.inbox.max_bytes (\(share) bytes over \(loops) loops)")
         }
-        engine = MemoryEngine(loops: loops, encoder: Pushes(), inbox: config.inbox)
+        engine = try Self.engine(config, loops: loops)
+    }
+
+    private static func engine(_ config: GatewayConfig, loops: Int) throws -> Engine {
+        switch config.engine.kind {
+        case .memory:
+            return MemoryEngine(loops: loops, encoder: Pushes(), inbox: config.inbox)
+        case .redis:
+            var url = config.engine.redisURL
+            if let variable = config.engine.redisURLEnv {
+                guard let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty else {
+                    throw ConfigError("engine.redis_url_env: the environment variable \(variable) is not set")
+                }
+                url = value
+            }
+            let endpoint: RedisEndpoint
+            do {
+                endpoint = try RedisEndpoint(url: url ?? "")
+            } catch {
+                // The message says what is wrong with the URL, never the URL (it may hold a password).
+                throw ConfigError("engine: the Redis URL is not valid: \(error)")
+            }
+            var settings = RedisEngine.Settings(endpoint: endpoint)
+            settings.presenceTTL = config.engine.presenceTTL
+            settings.linger = config.engine.linger
+            settings.inboxMaxEntries = config.inbox.maxEntries
+            settings.connectTimeout = config.engine.connectTimeout
+            settings.replyTimeout = config.engine.replyTimeout
+            return RedisEngine(settings: settings, encoder: Pushes())
+        }
+    }
+
+    /// What the startup log says about the engine (never the Redis password).
+    public var engineDescription: String {
+        guard let redis = engine as? RedisEngine else { return "memory" }
+        return "redis at \(redis.settings.endpoint.redacted)"
     }
 
     public func makeLoop(_ loop: EventLoop) throws -> GatewayLoop {
@@ -103,6 +140,7 @@ public final class Gateway: Sendable {
         if fresh.server != server { ignored.append("listen, loops, limits, timeouts, log") }
         if next.admin != config.admin { ignored.append("admin"); next.admin = config.admin }
         if next.inbox != config.inbox { ignored.append("gateway.inbox"); next.inbox = config.inbox }
+        if next.engine != config.engine { ignored.append("engine"); next.engine = config.engine }
         let share = config.inbox.maxBytes / max(1, handles.count)
         if let (name, _) = next.namespaces.first(where: { $0.value.inbox && $0.value.maxPublicationBytes > share }) {
             logger.error("SIGHUP: config not reloaded: namespaces.\(name).max_publication_bytes is more than one loop's share of the inbox")

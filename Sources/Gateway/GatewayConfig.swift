@@ -41,7 +41,21 @@ public struct GatewayConfig: Sendable, Equatable {
         public var apiKeyFile: String?
     }
 
+    /// Where channels, history, presence and the inbox live.
+    public struct EngineConfig: Sendable, Equatable {
+        public enum Kind: String, Sendable { case memory, redis }
+        public var kind = Kind.memory
+        /// `redis://` or `unix://` (with credentials: prefer `redis_url_env`).
+        public var redisURL: String?
+        public var redisURLEnv: String?
+        public var presenceTTL = 30.0
+        public var linger = 2.0
+        public var connectTimeout = 2.0
+        public var replyTimeout = 5.0
+    }
+
     public var auth = AuthConfig()
+    public var engine = EngineConfig()
     public var admin = AdminConfig()
     public var namespaces: [String: NamespacePolicy] = [:]
     public var maxSubscriptionsPerConnection = 100
@@ -99,6 +113,21 @@ public struct GatewayConfig: Sendable, Equatable {
         config.auth.allowQueryToken = try auth.bool("allow_query_token", default: false)
         config.auth.expiryWarning = try auth.seconds("expiry_warning", default: config.auth.expiryWarning, range: 0...86_400)
         try auth.rejectUnknownKeys()
+
+        var engine = try reader.section("engine")
+        let kind = try engine.string("type", default: "memory")
+        guard let engineKind = EngineConfig.Kind(rawValue: kind) else { throw ConfigError("\(engine.keyPath("type")): memory or redis") }
+        config.engine.kind = engineKind
+        config.engine.redisURL = try engine.optionalString("redis_url")
+        config.engine.redisURLEnv = try engine.optionalString("redis_url_env")
+        config.engine.presenceTTL = try engine.seconds("presence_ttl", default: config.engine.presenceTTL, range: 3...3600)
+        config.engine.linger = try engine.seconds("linger", default: config.engine.linger, range: 0...600)
+        config.engine.connectTimeout = try engine.seconds("connect_timeout", default: config.engine.connectTimeout, range: 0.1...60)
+        config.engine.replyTimeout = try engine.seconds("reply_timeout", default: config.engine.replyTimeout, range: 0.1...60)
+        try engine.rejectUnknownKeys()
+        if engineKind == .redis, [config.engine.redisURL, config.engine.redisURLEnv].compactMap({ $0 }).count != 1 {
+            throw ConfigError("engine: with type redis, give exactly one of redis_url, redis_url_env")
+        }
 
         var admin = try reader.section("admin")
         config.admin.enabled = try admin.bool("enabled", default: false)

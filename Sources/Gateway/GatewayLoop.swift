@@ -126,6 +126,20 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         stats.droppedPushes &+= UInt64(dropped)
     }
 
+    public func control(_ command: ControlCommand) {
+        switch command {
+        case .disconnect(let user, let reason, let reconnectAfter): disconnect(user: user, reason: reason, reconnectAfter: reconnectAfter)
+        case .unsubscribe(let user, let channel): unsubscribe(user: user, channel: channel)
+        }
+    }
+
+    /// The engine could not fill a gap in the channel's live stream: every local subscriber gets
+    /// `unsubscribed` with reason `resubscribe` and subscribes again with its position.
+    public func streamLost(channel: String) {
+        guard let local = channels[channel] else { return }
+        for client in local.clients { removeSubscription(client, channel: channel, reason: "resubscribe") }
+    }
+
     public func statusChanged(user: String, frame: SharedBytes) {
         guard let local = watches[user] else { return }
         for client in local.clients { client.connection.send(frame: frame) }
@@ -201,7 +215,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 local.clients.remove(at: index)
                 if local.clients.isEmpty { users[user] = nil }
             }
-            broker.userDisconnected(user)
+            broker.userDisconnected(user, connection: client.connection.id)
         }
     }
 
@@ -310,7 +324,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         let local = users[user] ?? LocalUser(commands: TokenBucket(rate: config.userCommandRate, burst: config.userCommandBurst, now: monotonicNow))
         users[user] = local
         local.clients.append(client)
-        broker.userConnected(user) { [unowned self] result in
+        broker.userConnected(user, connection: client.connection.id) { [unowned self] result in
             guard !client.gone, case .success(let count) = result, count > config.maxConnectionsPerUser else { return }
             logger.info("too many connections for one user; closing the newest",
                         metadata: ["conn": "\(client.connection.id)", "user": "\(user)", "connections": "\(count)"])

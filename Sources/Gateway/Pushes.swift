@@ -7,12 +7,18 @@ import WebSocket
 /// to every connection that gets it.
 struct Pushes: PushEncoding {
     static func frame(_ json: [UInt8]) -> SharedBytes {
+        json.withUnsafeBytes { frame(json: $0) }
+    }
+
+    static func frame(json: UnsafeRawBufferPointer) -> SharedBytes {
         let header = FrameWriter.headerSize(payloadLength: json.count, masked: false)
         return SharedBytes(count: header + json.count) { target in
             FrameWriter.writeHeader(into: target.baseAddress!, opcode: .text, payloadLength: json.count)
-            json.withUnsafeBytes { (target.baseAddress! + header).copyMemory(from: $0.baseAddress!, byteCount: json.count) }
+            if json.count > 0 { (target.baseAddress! + header).copyMemory(from: json.baseAddress!, byteCount: json.count) }
         }
     }
+
+    func frame(json: UnsafeRawBufferPointer) -> SharedBytes { Self.frame(json: json) }
 
     /// `{"push":"publication","channel":C,"pub":{"offset":N,"user":U,"data":D}}`; the `pub`
     /// object is the publication's body, which history replies embed as is.
@@ -24,7 +30,8 @@ struct Pushes: PushEncoding {
         writer.key("pub")
         let bodyStart = writer.bytes.count
         writer.beginObject()
-        writer.key("offset"); writer.int(Int64(offset))
+        // Offset 0: a publication outside the stream (a plain PUBLISH by the main API).
+        if offset > 0 { writer.key("offset"); writer.int(Int64(offset)) }
         if let user { writer.key("user"); writer.string(user) }
         writer.key("data"); data.withUnsafeBytes { writer.raw($0) }
         writer.endObject()

@@ -52,8 +52,10 @@ final class BroadcastApplication: WebSocketApplication, BrokerDelegate {
         subscribers.send(frame)
     }
 
-    /// Nobody watches users here: never called.
+    // Nobody watches users, sends control commands or loses a stream here: never called.
     func statusChanged(user: String, frame: SharedBytes) {}
+    func control(_ command: ControlCommand) {}
+    func streamLost(channel: String) {}
 }
 
 /// One loop's open connections, in an array that fan-out walks; a removal moves the last one

@@ -42,4 +42,8 @@ struct BroadcastFrames: PushEncoding {
     func status(user: String, online: Bool) -> SharedBytes {
         preconditionFailure("broadcast has no online status")
     }
+
+    func frame(json: UnsafeRawBufferPointer) -> SharedBytes {
+        preconditionFailure("broadcast runs on the in-memory engine: no push comes from another node")
+    }
 }

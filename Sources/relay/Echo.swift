@@ -55,7 +55,7 @@ struct Echo: ParsableCommand {
             return
         }
         let engine = MemoryEngine(loops: settings.effectiveLoops, encoder: BroadcastFrames())
-        try runServer(settings, logger: logger, makeApplication: { BroadcastApplication(broker: engine.makeBroker(on: $0)) },
+        try runServer(settings, logger: logger, makeApplication: { BroadcastApplication(broker: engine.makeMemoryBroker(on: $0)) },
                       beforeAccepting: { engine.activate($0) })
     }
 }

@@ -21,6 +21,7 @@ final class MemoryEngineTests: XCTestCase {
         func join(channel: String, user: String, info: String?) -> SharedBytes { frame("join:\(channel):\(user)") }
         func leave(channel: String, user: String) -> SharedBytes { frame("leave:\(channel):\(user)") }
         func status(user: String, online: Bool) -> SharedBytes { frame("status:\(user):\(online)") }
+        func frame(json: UnsafeRawBufferPointer) -> SharedBytes { SharedBytes(copying: json) }
     }
 
     /// Records what the engine delivers to one loop.
@@ -36,6 +37,8 @@ final class MemoryEngineTests: XCTestCase {
             let text = String(decoding: frame.bytes, as: UTF8.self)
             log.withLock { $0.append("\(loop)>\(text)") }
         }
+        func control(_ command: ControlCommand) { log.withLock { $0.append("\(loop)>control:\(command)") } }
+        func streamLost(channel: String) { log.withLock { $0.append("\(loop)>lost:\(channel)") } }
     }
 
     final class Node: @unchecked Sendable {
@@ -54,7 +57,7 @@ final class MemoryEngineTests: XCTestCase {
         let engine = MemoryEngine(loops: 3, encoder: TextEncoding())
         node.group = LoopGroup(count: 3, logger: Logger(label: "test"))
         node.handles = try node.group.start { loop in
-            let broker = engine.makeBroker(on: loop)
+            let broker = engine.makeMemoryBroker(on: loop)
             let recorder = Recorder(loop: loop.index, log: node.deliveries)
             broker.delegate = recorder
             loop.context = [broker, recorder] as [AnyObject] as AnyObject
@@ -189,19 +192,19 @@ final class MemoryEngineTests: XCTestCase {
             broker.online(users: ["alice", "bob"], watch: true) { done(try! $0.get()) }
         }
         XCTAssertEqual(before, ["alice": false, "bob": false])
-        let _: Bool = on(0) { broker, done in broker.userConnected("alice") { _ in }; done(true) }
-        let _: Bool = on(1) { broker, done in broker.userConnected("alice") { _ in }; done(true) }
+        let _: Bool = on(0) { broker, done in broker.userConnected("alice", connection: 1) { _ in }; done(true) }
+        let _: Bool = on(1) { broker, done in broker.userConnected("alice", connection: 1) { _ in }; done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true"], "one online transition for two connections")
         let now: [String: Bool] = on(0) { broker, done in
             broker.online(users: ["alice", "bob"], watch: false) { done(try! $0.get()) }
         }
         XCTAssertEqual(now, ["alice": true, "bob": false])
-        let _: Bool = on(0) { broker, done in broker.userDisconnected("alice"); done(true) }
+        let _: Bool = on(0) { broker, done in broker.userDisconnected("alice", connection: 1); done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true"], "still online on loop 1")
-        let _: Bool = on(1) { broker, done in broker.userDisconnected("alice"); done(true) }
+        let _: Bool = on(1) { broker, done in broker.userDisconnected("alice", connection: 1); done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true", "2>status:alice:false"])
         let _: Bool = on(2) { broker, done in broker.unwatch(users: ["alice", "bob"]); done(true) }
-        let _: Bool = on(1) { broker, done in broker.userConnected("alice") { _ in }; done(true) }
+        let _: Bool = on(1) { broker, done in broker.userConnected("alice", connection: 1) { _ in }; done(true) }
         XCTAssertEqual(deliveries().count, 2, "no transitions once unwatched")
     }
 
@@ -217,7 +220,7 @@ final class MemoryEngineTests: XCTestCase {
         node.handles[0].execute { _ in usleep(300_000) }
         let answer: [String: Bool] = on(2) { broker, done in
             broker.online(users: [near, far], watch: true) { done(try! $0.get()) }
-            broker.userConnected(near) { _ in }  // near's owner is this loop: it answered already
+            broker.userConnected(near, connection: 1) { _ in }  // near's owner is this loop: it answered already
         }
         XCTAssertEqual(answer, [near: true, far: false])
     }
@@ -244,11 +247,11 @@ final class MemoryEngineTests: XCTestCase {
 
     func testConnectionsAreCountedPerUserAcrossLoops() {
         let counts: [Int] = (0..<3).map { index in
-            on(index) { broker, done in broker.userConnected("carol") { done(try! $0.get()) } }
+            on(index) { broker, done in broker.userConnected("carol", connection: 1) { done(try! $0.get()) } }
         }
         XCTAssertEqual(counts, [1, 2, 3])
-        let _: Bool = on(1) { broker, done in broker.userDisconnected("carol"); done(true) }
-        let next: Int = on(2) { broker, done in broker.userConnected("carol") { done(try! $0.get()) } }
+        let _: Bool = on(1) { broker, done in broker.userDisconnected("carol", connection: 1); done(true) }
+        let next: Int = on(2) { broker, done in broker.userConnected("carol", connection: 1) { done(try! $0.get()) } }
         XCTAssertEqual(next, 3)
     }
 
@@ -283,6 +286,7 @@ final class MemoryEngineOwnershipTests: XCTestCase {
             func join(channel: String, user: String, info: String?) -> SharedBytes { fatalError() }
             func leave(channel: String, user: String) -> SharedBytes { fatalError() }
             func status(user: String, online: Bool) -> SharedBytes { fatalError() }
+            func frame(json: UnsafeRawBufferPointer) -> SharedBytes { fatalError() }
         }
         let engine = MemoryEngine(loops: 7, encoder: NoEncoding())
         for n in 0..<200 {

@@ -1,0 +1,58 @@
+import Glibc
+import Redis
+
+/// Which nodes are alive, so that a node killed with -9 has its presence and connections cleared
+/// (and their leave and offline pushes sent) by another: each node's loop 0 renews its entry in
+/// `relay:nodes` with every refresh and removes the nodes whose entries ran out, having purged
+/// the channels and users they had recorded.
+struct NodeRegistry {
+    unowned let broker: RedisBroker
+
+    /// How long past its last beat a node counts as dead: the presence TTL, plus the time its
+    /// other loops may have refreshed after loop 0's last beat, plus a margin for clock skew.
+    private var lifetime: Double {
+        let ttl = broker.engine.settings.presenceTTL
+        return ttl + ttl / 3 + 2
+    }
+
+    func beat() {
+        let node = broker.engine.node
+        let now = Self.wallClockMilliseconds()
+        broker.sendCommand(["ZADD", RedisKeys.nodes, String(now + Int64(lifetime * 1000)), node])
+        let keep = String(Int64(lifetime * 2000))
+        broker.sendCommand(["PEXPIRE", RedisKeys.nodeChannels(node), keep])
+        broker.sendCommand(["PEXPIRE", RedisKeys.nodeUsers(node), keep])
+        broker.sendCommand(["ZRANGEBYSCORE", RedisKeys.nodes, "-inf", String(now), "LIMIT", "0", "10"]) { result in
+            guard case .success(let value) = result else { return }
+            for dead in (value.array ?? []).compactMap(\.string) where dead != node { reap(dead) }
+        }
+    }
+
+    /// Claims a dead node (only one survivor wins the ZREM) and purges what it left.
+    private func reap(_ dead: String) {
+        broker.sendCommand(["ZREM", RedisKeys.nodes, dead]) { result in
+            guard case .success(.integer(1)) = result else { return }
+            broker.loop.logger.notice("a Relay node stopped refreshing; clearing its presence", metadata: ["node": "\(dead)"])
+            broker.sendCommand(["SMEMBERS", RedisKeys.nodeChannels(dead)]) { result in
+                for entry in (try? result.get())?.array?.compactMap(\.string) ?? [] {
+                    let channel = String(entry.dropFirst())
+                    let announce = entry.hasPrefix("J") ? RedisKeys.publications(channel) : ""
+                    broker.callFunction("relay_presence", keys: RedisKeys.presence(channel), ["PUBLISH", announce])
+                }
+                broker.sendCommand(["DEL", RedisKeys.nodeChannels(dead)])
+            }
+            broker.sendCommand(["SMEMBERS", RedisKeys.nodeUsers(dead)]) { result in
+                for user in (try? result.get())?.array?.compactMap(\.string) ?? [] {
+                    broker.callFunction("relay_online", keys: [RedisKeys.connections(user)], ["PUBLISH", RedisKeys.status(user)])
+                }
+                broker.sendCommand(["DEL", RedisKeys.nodeUsers(dead)])
+            }
+        }
+    }
+
+    private static func wallClockMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}
