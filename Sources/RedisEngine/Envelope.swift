@@ -8,7 +8,8 @@ enum Envelope: Equatable {
     /// A publication: `offset` and `epoch` are set when it went through `relay_publish` (and so
     /// has a place in the channel's stream); `data` is the raw JSON of the payload.
     case publication(offset: UInt64?, epoch: String?, user: String?, data: [UInt8])
-    case join(user: String, info: String?)
+    /// `member` (`<node>/<connection>`) is the connection that joined, which does not get it.
+    case join(user: String, info: String?, member: String?)
     case leave(user: String)
     case status(online: Bool)
     /// A frame for a channel's subscribers that is not stored (typing): the push's JSON, and who
@@ -50,7 +51,7 @@ enum Envelope: Equatable {
             guard (offset == nil) == (epoch == nil) else { throw Invalid("pub: \"offset\" and \"epoch\" go together") }
             return .publication(offset: offset, epoch: epoch, user: root["user"]?.string, data: raw(data))
         case "join":
-            return .join(user: try user(), info: root["info"].map { String(decoding: raw($0), as: UTF8.self) })
+            return .join(user: try user(), info: root["info"].map { String(decoding: raw($0), as: UTF8.self) }, member: root["member"]?.string)
         case "leave":
             return .leave(user: try user())
         case "status":

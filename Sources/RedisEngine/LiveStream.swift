@@ -24,6 +24,7 @@ final class LiveStream {
     var isIdle: Bool { !wanted && reads == 0 && parked.isEmpty }
 
     /// A live publication with a place in the stream: whether to deliver it (false: a repeat).
+    /// Call `settle` once it is delivered.
     func admit(_ publication: Publication, epoch: String) -> Bool {
         if epoch != self.epoch {
             // A new epoch (history lost, offsets restarted) or the first live publication.
@@ -34,11 +35,16 @@ final class LiveStream {
         }
         delivered = publication.offset
         if reads > 0 { recent.append(publication) }
-        releaseParked()
         return true
     }
 
     func startRead() { reads += 1 }
+
+    /// A read that got no answer (Redis away).
+    func abandonRead() {
+        reads -= 1
+        if reads == 0, parked.isEmpty { recent.removeAll() }
+    }
 
     /// A read's snapshot: the position and, for a recovery, the publications after `since` up to
     /// it. `completion` gets what the new subscriber must be sent before it joins the live stream.
@@ -71,7 +77,9 @@ final class LiveStream {
                                recovered: read.recovered, publications: publications)
     }
 
-    private func releaseParked() {
+    /// Completes the parked reads the live stream caught up with. Only after the publication that
+    /// caught up went to the local subscribers: a subscriber that joined first would get it twice.
+    func settle() {
         guard !parked.isEmpty else { return }
         var waiting: [(target: UInt64, result: SubscribeResult, completion: (SubscribeResult) -> Void)] = []
         for entry in parked {

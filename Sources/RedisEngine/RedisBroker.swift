@@ -67,18 +67,11 @@ final class RedisBroker: Broker {
 
     // MARK: Connections
 
-    /// Every (re)connection: the functions first (a Redis that restarted empty has none), the
-    /// inbox's consumer group, then this node's presence and connections again.
+    /// Every (re)connection: the functions first (a Redis that restarted empty has none), then
+    /// this node's presence and connections again.
     private func commandsReady() {
         commands.send([Array("FUNCTION".utf8), Array("LOAD".utf8), Array("REPLACE".utf8), Array(RelayFunctions.source.utf8)]) { [logger] result in
             if case .failure(let error) = result { logger.error("Redis refused Relay's functions", metadata: ["error": "\(error)"]) }
-        }
-        if loop.index == 0 {
-            commands.send(["XGROUP", "CREATE", RedisKeys.inbox, RedisKeys.inboxGroup, "0", "MKSTREAM"]) { [logger] result in
-                if case .failure(.server(let message)) = result, !message.hasPrefix("BUSYGROUP") {
-                    logger.error("cannot create the inbox's consumer group", metadata: ["error": "\(message)"])
-                }
-            }
         }
         refreshPresence()
     }
@@ -165,11 +158,16 @@ final class RedisBroker: Broker {
         switch envelope {
         case .publication(let offset, let epoch, let user, let data):
             let publication = engine.encoder.publication(channel: channel, offset: offset ?? 0, data: data, user: user)
-            if let epoch, let stream = streams[channel], !stream.admit(publication, epoch: epoch) { return }
+            guard let epoch, let stream = streams[channel] else {
+                delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: now)
+                return
+            }
+            guard stream.admit(publication, epoch: epoch) else { return }
             delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: now)
-        case .join(let user, let info):
+            stream.settle()
+        case .join(let user, let info, let member):
             delegate?.deliver(channel: channel, frame: engine.encoder.join(channel: channel, user: user, info: info),
-                              ephemeral: .presence, acceptedAt: now)
+                              ephemeral: member.map(localSender) ?? .presence, acceptedAt: now)
         case .leave(let user):
             delegate?.deliver(channel: channel, frame: engine.encoder.leave(channel: channel, user: user), ephemeral: .presence, acceptedAt: now)
         case .ephemeral(let node, let sender, let push):
@@ -187,7 +185,7 @@ final class RedisBroker: Broker {
         let since = stream.delivered
         stream.startRead()
         position(channel, since: StreamPosition(offset: since, epoch: epoch), historyTTL: 0) { [unowned self] result in
-            stream.finishRead(SubscribeResult(position: StreamPosition(offset: since, epoch: epoch), recovered: true, publications: [])) { _ in }
+            stream.abandonRead()
             guard case .success(let read) = result, read.recovered else {
                 logger.notice("a channel's publications were lost while Redis was away; its subscribers recover themselves",
                               metadata: ["channel": "\(channel)"])
@@ -199,6 +197,7 @@ final class RedisBroker: Broker {
             let now = Clock.now()
             for publication in read.publications where stream.admit(publication, epoch: epoch) {
                 delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: now)
+                stream.settle()
             }
         }
     }
@@ -273,7 +272,7 @@ final class RedisBroker: Broker {
             position(channel, since: request.since, historyTTL: request.options.historyTTL) { result in
                 switch result {
                 case .failure(let error):
-                    stream.finishRead(SubscribeResult(position: StreamPosition(offset: 0, epoch: ""), recovered: false, publications: [])) { _ in }
+                    stream.abandonRead()
                     completion(.failure(error))
                 case .success(let read):
                     stream.finishRead(read) { completion(.success($0)) }
@@ -358,6 +357,13 @@ final class RedisBroker: Broker {
 
     private func memberID(_ connection: UInt64) -> String { "\(engine.node)/\(connection)" }
 
+    /// The connection a member id names, when it is one of this node's: it does not get the push.
+    private func localSender(_ member: String) -> Ephemeral {
+        let parts = member.split(separator: "/")
+        guard parts.count == 2, parts[0] == engine.node, let connection = UInt64(parts[1]) else { return .presence }
+        return Ephemeral(sender: connection)
+    }
+
     private func join(_ channel: String, _ member: PresenceMember, options: ChannelOptions) {
         let announce = options.joinLeave ? RedisKeys.publications(channel) : ""
         let local = members[channel] ?? ChannelMembers(announce: announce)
@@ -441,16 +447,11 @@ final class RedisBroker: Broker {
     // MARK: Broker: inbox
 
     func readInbox(limit: Int, lease: Double, completion: @escaping (Result<[InboxEntry], BrokerError>) -> Void) {
-        // Entries leased longer than `lease` ago and not acknowledged come first, then new ones.
-        commands.send(["XAUTOCLAIM", RedisKeys.inbox, RedisKeys.inboxGroup, "relay-api", Self.milliseconds(lease), "0-0", "COUNT", String(limit)]) { [unowned self] claimed in
-            guard case .success(let value) = claimed else { return completion(.failure(.unavailable)) }
-            var entries = InboxEntries.parse(value.array?.dropFirst().first?.array ?? [])
-            guard entries.count < limit else { return completion(.success(entries)) }
-            commands.send(["XREADGROUP", "GROUP", RedisKeys.inboxGroup, "relay-api", "COUNT", String(limit - entries.count),
-                           "STREAMS", RedisKeys.inbox, ">"]) { result in
-                guard case .success(let value) = result else { return completion(.failure(.unavailable)) }
-                entries += InboxEntries.parse(value.array?.first?.array?.dropFirst().first?.array ?? [])
-                completion(.success(entries))
+        call("relay_inbox_read", keys: [RedisKeys.inbox, RedisKeys.inboxLeases],
+             [RedisKeys.inboxGroup, "relay-api", String(limit), Self.milliseconds(lease)]) { [unowned self] result in
+            switch result {
+            case .failure(let error): completion(.failure(unavailable(error, "an inbox read")))
+            case .success(let value): completion(.success(InboxEntries.parse(value.array ?? [])))
             }
         }
     }
@@ -458,10 +459,9 @@ final class RedisBroker: Broker {
     func acknowledgeInbox(ids: [String], completion: @escaping (Result<Int, BrokerError>) -> Void) {
         let valid = ids.filter(InboxEntries.isStreamID)
         guard !valid.isEmpty else { return completion(.success(0)) }
-        commands.send(["XACK", RedisKeys.inbox, RedisKeys.inboxGroup] + valid)
-        commands.send(["XDEL", RedisKeys.inbox] + valid) { result in
+        call("relay_inbox_ack", keys: [RedisKeys.inbox, RedisKeys.inboxLeases], [RedisKeys.inboxGroup] + valid) { [unowned self] result in
             switch result {
-            case .failure: completion(.failure(.unavailable))
+            case .failure(let error): completion(.failure(unavailable(error, "an inbox acknowledgement")))
             case .success(let value): completion(.success(Int(value.int ?? 0)))
             }
         }

@@ -15,6 +15,8 @@ enum RedisKeys {
     static func connections(_ user: String) -> String { "relay:user:{\(user)}:connections" }
 
     static let inbox = "relay:inbox"
+    /// The leases of the entries the server API's readers hold: id → until when (ms).
+    static let inboxLeases = "relay:inbox:leases"
     /// The consumer group the server API's inbox endpoints read with.
     static let inboxGroup = "relay"
     static let nodes = "relay:nodes"

@@ -155,7 +155,8 @@ local function add_member(keys, member, user, info, expires, command, pubsub)
   if info ~= '' then json = json .. ',"info":' .. info end
   redis.call('HSET', keys[1], member, json .. '}')
   if redis.call('HINCRBY', keys[3], user, 1) == 1 then
-    local join = '{"v":1,"type":"join","user":' .. cjson.encode(user)
+    -- The member lets its own connection skip its join.
+    local join = '{"v":1,"type":"join","member":' .. cjson.encode(member) .. ',"user":' .. cjson.encode(user)
     if info ~= '' then join = join .. ',"info":' .. info end
     announce(command, pubsub, join .. '}')
   end
@@ -268,6 +269,44 @@ local function relay_throttle(keys, args)
   return 0
 end
 
+-- The inbox as Relay's server API reads it: KEYS the inbox stream and its leases (zset id ->
+-- lease end ms). Entries whose lease ran out come first, then new ones; each is leased to the
+-- reader for its lease.
+
+-- relay_inbox_read: ARGV group, consumer, limit, lease ms. Returns [[id, fields], ...].
+local function relay_inbox_read(keys, args)
+  local group, consumer, limit, lease = args[1], args[2], tonumber(args[3]), tonumber(args[4])
+  local now = now_ms()
+  local out = {}
+  -- The group exists from the first read on, whatever happened to the stream (BUSYGROUP ignored).
+  redis.pcall('XGROUP', 'CREATE', keys[1], group, '0', 'MKSTREAM')
+  local expired = redis.call('ZRANGEBYSCORE', keys[2], '-inf', now, 'LIMIT', 0, limit)
+  if #expired > 0 then
+    local claimed = redis.call('XCLAIM', keys[1], group, consumer, 0, unpack(expired))
+    for _, entry in ipairs(claimed) do out[#out + 1] = entry end
+    redis.call('ZREM', keys[2], unpack(expired))
+  end
+  if #out < limit then
+    local fresh = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', limit - #out, 'STREAMS', keys[1], '>')
+    if fresh then
+      for _, entry in ipairs(fresh[1][2]) do out[#out + 1] = entry end
+    end
+  end
+  for _, entry in ipairs(out) do redis.call('ZADD', keys[2], now + lease, entry[1]) end
+  return out
+end
+
+-- relay_inbox_ack: ARGV group, ids... Returns how many entries were still there.
+local function relay_inbox_ack(keys, args)
+  local ids = {}
+  for i = 2, #args do ids[#ids + 1] = args[i] end
+  redis.call('XACK', keys[1], args[1], unpack(ids))
+  redis.call('ZREM', keys[2], unpack(ids))
+  return redis.call('XDEL', keys[1], unpack(ids))
+end
+
+redis.register_function('relay_inbox_read', relay_inbox_read)
+redis.register_function('relay_inbox_ack', relay_inbox_ack)
 redis.register_function('relay_publish', relay_publish)
 redis.register_function('relay_position', relay_position)
 redis.register_function('relay_history', relay_history)

@@ -15,7 +15,8 @@ final class EnvelopeTests: XCTestCase {
     }
 
     func testPresenceStatusAndEphemeral() throws {
-        XCTAssertEqual(try decode(#"{"v":1,"type":"join","user":"a","info":{"n":1}}"#), .join(user: "a", info: #"{"n":1}"#))
+        XCTAssertEqual(try decode(#"{"v":1,"type":"join","user":"a","info":{"n":1}}"#), .join(user: "a", info: #"{"n":1}"#, member: nil))
+        XCTAssertEqual(try decode(#"{"v":1,"type":"join","member":"n/7","user":"a"}"#), .join(user: "a", info: nil, member: "n/7"))
         XCTAssertEqual(try decode(#"{"v":1,"type":"leave","user":"a"}"#), .leave(user: "a"))
         XCTAssertEqual(try decode(#"{"v":1,"type":"status","online":false}"#), .status(online: false))
         XCTAssertEqual(try decode(#"{"v":1,"type":"ephemeral","node":"n","sender":5,"push":{"push":"typing"}}"#),

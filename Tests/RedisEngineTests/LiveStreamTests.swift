@@ -54,8 +54,11 @@ final class LiveStreamTests: XCTestCase {
         stream.finishRead(read(top: 5, since: 1)) { result = $0 }
         XCTAssertNil(result, "4 and 5 are still on their way: given now, the subscriber would get them twice")
         XCTAssertTrue(stream.admit(publication(4), epoch: "e"))
+        stream.settle()
         XCTAssertNil(result)
         XCTAssertTrue(stream.admit(publication(5), epoch: "e"))
+        XCTAssertNil(result, "5 goes to the local subscribers first; this one would get it twice")
+        stream.settle()
         XCTAssertEqual(result?.publications.map(\.offset), [2, 3, 4, 5])
         XCTAssertEqual(result?.position.offset, 5)
     }

@@ -216,11 +216,29 @@ def echo_server(relay) -> RelayProcess:
     return relay.echo()
 
 
+# RELAY_TEST_ENGINE=redis runs every gateway test on the Redis engine: one redis-server for the
+# session, emptied before each test, and `engine` added to every config that does not set one.
+TEST_ENGINE = os.environ.get("RELAY_TEST_ENGINE", "memory")
+
+
+@pytest.fixture(scope="session")
+def engine_redis():
+    if TEST_ENGINE != "redis":
+        yield None
+        return
+    from redis_support import RedisServer
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def gateway(relay):
+def gateway(relay, engine_redis):
     """Starts the gateway: `gateway(config)` runs `relay serve --config FILE` and waits until it
     listens. A dict config gets host 127.0.0.1 and port 0 unless it sets them
-    (gateway_support.gateway_config builds a complete one)."""
+    (gateway_support.gateway_config builds a complete one), and the engine under test."""
+    if engine_redis is not None:
+        engine_redis.client().flushall()
 
     def start(config: dict | str) -> RelayProcess:
         if isinstance(config, dict):
@@ -228,6 +246,8 @@ def gateway(relay):
             listen = config.setdefault("listen", {})
             listen.setdefault("host", "127.0.0.1")
             listen.setdefault("port", 0)
+            if engine_redis is not None:
+                config.setdefault("engine", {"type": "redis", "redis_url": engine_redis.url})
         process = relay.spawn("serve", config=config)
         process.wait_ready()
         return process
