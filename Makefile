@@ -52,6 +52,9 @@ integration-test:
 	$(SWIFT) build --product relay-micro
 	RELAY_BIN=$(CURDIR)/.build/debug/relay RELAY_SWARM_BIN=$(CURDIR)/.build/debug/relay-swarm \
 	  RELAY_MICRO_BIN=$(CURDIR)/.build/debug/relay-micro $(VENV)/bin/python -m pytest -q Tests/integration
+	# The gateway's tests again, on the Redis engine: both engines behave the same.
+	RELAY_TEST_ENGINE=redis RELAY_BIN=$(CURDIR)/.build/debug/relay \
+	  $(VENV)/bin/python -m pytest -q Tests/integration -k test_gateway_
 
 # libFuzzer on the sans-I/O parsers; crashers land in Fuzz/artifacts and become regression tests.
 fuzz: deps

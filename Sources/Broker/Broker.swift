@@ -37,7 +37,9 @@ public protocol Broker: AnyObject {
 
     func history(channel: String, limit: Int, before: UInt64?, completion: @escaping (Result<HistoryResult, BrokerError>) -> Void)
 
-    func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void)
+    /// The channel's present users; `options` are its namespace's (whether leaves of members
+    /// found expired are announced).
+    func presence(channel: String, options: ChannelOptions, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void)
 
     /// A connection of `user` authenticated (on any loop); its first makes the user online. The
     /// completion gets the user's number of connections, this one included.

@@ -162,7 +162,7 @@ public final class MemoryBroker: Broker {
         }
     }
 
-    public func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void) {
+    public func presence(channel: String, options: ChannelOptions, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void) {
         let done = LoopBound(completion, loop: loop.index)
         onOwner(of: channel) { owner in
             owner.reply(done, .success(owner.streams[channel]?.presenceEntries ?? []))

@@ -160,8 +160,8 @@ final class AdminAPI {
 
     /// `{"channel"}` → `{"users": [{"user", "connections", "info"?}]}`.
     private func presence(_ request: JSONValue, _ respond: HTTPConnection.Respond) {
-        guard let channel = field(request, "channel", respond), namespace(channel, respond) != nil else { return }
-        home.broker.presence(channel: channel) { result in
+        guard let channel = field(request, "channel", respond), let policy = namespace(channel, respond) else { return }
+        home.broker.presence(channel: channel, options: policy.channelOptions(idempotencyWindow: home.config.idempotencyWindow)) { result in
             guard let entries = Self.value(result, respond) else { return }
             respond(.ok, Reply.object { writer in
                 writer.key("users")

@@ -10,8 +10,9 @@ struct ChannelName {
         guard text.utf8.count <= Self.maxLength, let colon = text.firstIndex(of: ":") else { return nil }
         namespace = text[..<colon]
         name = text[text.index(after: colon)...]
+        // No braces: the Redis engine puts the name in a hash tag, `{name}`.
         guard !namespace.isEmpty, !name.isEmpty,
-              text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }) else { return nil }
+              text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F && $0 != "{" && $0 != "}" }) else { return nil }
         full = text
     }
 

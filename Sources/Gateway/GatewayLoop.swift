@@ -558,7 +558,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             send(client, Reply.error(id: id, .notAvailable, "the namespace of \(channel) has no presence"))
             return
         }
-        broker.presence(channel: channel) { [unowned self] result in
+        broker.presence(channel: channel, options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow)) { [unowned self] result in
             answer(client, id: id, result) { entries, writer in
                 writer.key("users")
                 Reply.write(entries, to: &writer)

@@ -12,8 +12,10 @@ final class LiveStream {
     var wanted = true
     /// When the last local subscriber left (monotonic nanoseconds), for the linger.
     var idleSince: UInt64 = 0
-    /// The pub/sub subscription was lost and came back: what was published meanwhile is missing.
+    /// The pub/sub subscription was lost: what was published meanwhile is missing until the gap
+    /// is read from history. Live publications that arrive meanwhile wait in `held`.
     var gap = false
+    private(set) var held: [(publication: Publication, epoch: String)] = []
     /// Position reads in flight.
     private var reads = 0
     /// Live publications received while reads were in flight, for reads whose snapshot is older.
@@ -22,6 +24,7 @@ final class LiveStream {
     private var parked: [(target: UInt64, result: SubscribeResult, completion: (SubscribeResult) -> Void)] = []
 
     var isIdle: Bool { !wanted && reads == 0 && parked.isEmpty }
+    var isReading: Bool { reads > 0 }
 
     /// A live publication with a place in the stream: whether to deliver it (false: a repeat).
     /// Call `settle` once it is delivered.
@@ -98,10 +101,23 @@ final class LiveStream {
         return released
     }
 
-    /// The gap was filled from history or could not be: the live stream starts afresh.
-    func reset(epoch: String?, delivered: UInt64) {
-        self.epoch = epoch
-        self.delivered = delivered
+    /// A live publication that must wait until the gap is filled.
+    func hold(_ publication: Publication, epoch: String) { held.append((publication, epoch)) }
+
+    /// The gap is filled (or cannot be): returns the publications held meanwhile, to be admitted
+    /// after the gap's own.
+    func closeGap() -> [(publication: Publication, epoch: String)] {
         gap = false
+        defer { held.removeAll() }
+        return held
+    }
+
+    /// The gap cannot be filled: the subscribers recover by themselves; the live stream starts
+    /// afresh with the next publication.
+    func restart() {
+        epoch = nil
+        delivered = 0
+        gap = false
+        held.removeAll()
     }
 }

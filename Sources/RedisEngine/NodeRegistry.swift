@@ -9,7 +9,8 @@ struct NodeRegistry {
     unowned let broker: RedisBroker
 
     /// How long past its last beat a node counts as dead: the presence TTL, plus the time its
-    /// other loops may have refreshed after loop 0's last beat, plus a margin for clock skew.
+    /// other loops may have refreshed after loop 0's last beat, plus a margin for clock skew
+    /// (the node's own clock here, Redis's in the functions: keep them in sync with NTP).
     private var lifetime: Double {
         let ttl = broker.engine.settings.presenceTTL
         return ttl + ttl / 3 + 2

@@ -64,6 +64,8 @@ final class RedisBroker: Broker {
     var isHealthy: Bool { commands.isReady && pubsub.isReady }
 
     static let upkeepInterval: UInt64 = 1_000_000_000
+    /// Live publications one channel may hold while its gap is read.
+    static let maxHeld = 10_000
 
     // MARK: Connections
 
@@ -162,9 +164,16 @@ final class RedisBroker: Broker {
                 delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: now)
                 return
             }
-            guard stream.admit(publication, epoch: epoch) else { return }
-            delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: now)
-            stream.settle()
+            if stream.gap {
+                guard stream.held.count < Self.maxHeld else {
+                    // Too much waited for a gap that cannot be read: the subscribers recover.
+                    stream.restart()
+                    delegate?.streamLost(channel: channel)
+                    return
+                }
+                return stream.hold(publication, epoch: epoch)
+            }
+            deliver(publication, epoch: epoch, in: stream, channel: channel, at: now)
         case .join(let user, let info, let member):
             delegate?.deliver(channel: channel, frame: engine.encoder.join(channel: channel, user: user, info: info),
                               ephemeral: member.map(localSender) ?? .presence, acceptedAt: now)
@@ -178,27 +187,37 @@ final class RedisBroker: Broker {
         }
     }
 
+    private func deliver(_ publication: Publication, epoch: String, in stream: LiveStream, channel: String, at time: UInt64) {
+        guard stream.admit(publication, epoch: epoch) else { return }
+        delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: time)
+        stream.settle()
+    }
+
     /// The pub/sub connection came back for a channel whose live stream was interrupted: what was
-    /// published meanwhile comes from history, or the subscribers are told to recover themselves.
+    /// published meanwhile comes from history, then what arrived live during that read; or, when
+    /// history cannot cover the gap, the subscribers are told to recover themselves.
     private func fillGap(_ channel: String, _ stream: LiveStream) {
-        guard let epoch = stream.epoch else { return stream.reset(epoch: nil, delivered: 0) }
+        guard let epoch = stream.epoch else { return stream.restart() }
         let since = stream.delivered
         stream.startRead()
-        position(channel, since: StreamPosition(offset: since, epoch: epoch), historyTTL: 0) { [unowned self] result in
+        position(channel, since: StreamPosition(offset: since, epoch: epoch), options: nil) { [unowned self] result in
             stream.abandonRead()
+            if case .failure = result {
+                // Redis answered the pub/sub connection but not yet this one: the upkeep tries
+                // again, and live publications wait in the meantime (up to a bound).
+                return
+            }
             guard case .success(let read) = result, read.recovered else {
                 logger.notice("a channel's publications were lost while Redis was away; its subscribers recover themselves",
                               metadata: ["channel": "\(channel)"])
-                stream.reset(epoch: nil, delivered: 0)
+                stream.restart()
                 delegate?.streamLost(channel: channel)
                 return
             }
-            stream.reset(epoch: epoch, delivered: since)
             let now = Clock.now()
-            for publication in read.publications where stream.admit(publication, epoch: epoch) {
-                delegate?.deliver(channel: channel, frame: publication.frame, ephemeral: nil, acceptedAt: now)
-                stream.settle()
-            }
+            let held = stream.closeGap()
+            for publication in read.publications { deliver(publication, epoch: epoch, in: stream, channel: channel, at: now) }
+            for (publication, epoch) in held { deliver(publication, epoch: epoch, in: stream, channel: channel, at: now) }
         }
     }
 
@@ -239,10 +258,12 @@ final class RedisBroker: Broker {
     }
 
     /// The stream position, and with `since` the publications after it.
-    private func position(_ channel: String, since: StreamPosition?, historyTTL: Double,
+    private func position(_ channel: String, since: StreamPosition?, options: ChannelOptions?,
                           completion: @escaping (Result<SubscribeResult, BrokerError>) -> Void) {
+        // Without the namespace's options (a gap fill), a day: the TTL is only ever extended.
+        let metaTTL = options.map(Self.metaTTL) ?? Self.milliseconds(86_400)
         call("relay_position", keys: [RedisKeys.meta(channel), RedisKeys.history(channel)],
-             [since.map { String($0.offset) } ?? "", since?.epoch ?? "", Self.milliseconds(86_400), Self.milliseconds(historyTTL)]) { [unowned self] result in
+             [since.map { String($0.offset) } ?? "", since?.epoch ?? "", metaTTL, Self.milliseconds(options?.historyTTL ?? 0)]) { [unowned self] result in
             switch result {
             case .failure(let error):
                 completion(.failure(unavailable(error, "a position read")))
@@ -269,7 +290,7 @@ final class RedisBroker: Broker {
             guard confirmed else { return completion(.failure(.unavailable)) }
             if let member = request.member, request.options.presence { join(channel, member, options: request.options) }
             stream.startRead()
-            position(channel, since: request.since, historyTTL: request.options.historyTTL) { result in
+            position(channel, since: request.since, options: request.options) { result in
                 switch result {
                 case .failure(let error):
                     stream.abandonRead()
@@ -384,8 +405,8 @@ final class RedisBroker: Broker {
         call("relay_leave", keys: RedisKeys.presence(channel), [memberID(member.connection), "PUBLISH", local.announce])
     }
 
-    func presence(channel: String, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void) {
-        let announce = members[channel]?.announce ?? ""
+    func presence(channel: String, options: ChannelOptions, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void) {
+        let announce = options.joinLeave ? RedisKeys.publications(channel) : ""
         call("relay_presence", keys: RedisKeys.presence(channel), ["PUBLISH", announce]) { [unowned self] result in
             switch result {
             case .failure(let error):
@@ -490,6 +511,9 @@ final class RedisBroker: Broker {
             stopListening(RedisKeys.publications(channel))
         }
         if now &- lastRefresh >= Clock.nanoseconds(seconds: engine.settings.presenceTTL / 3) { refreshPresence() }
+        for (channel, stream) in streams where stream.gap && !stream.isReading && interests[RedisKeys.publications(channel)]?.confirmed == true {
+            fillGap(channel, stream)
+        }
         loop.timers.schedule(upkeepTimer, after: Self.upkeepInterval, now: loop.now)
     }
 
@@ -506,6 +530,12 @@ final class RedisBroker: Broker {
             call("relay_connections_refresh", keys: [RedisKeys.connections(user)],
                  ["PUBLISH", RedisKeys.status(user), ttl] + set.map(memberID))
         }
+        // This node's records for the survivors, written again each time: a node taken for dead
+        // while paused (and reaped) or a Redis that lost its data gets them back.
+        if !members.isEmpty {
+            commands.send(["SADD", RedisKeys.nodeChannels(engine.node)] + members.map { ($0.value.announce.isEmpty ? "-" : "J") + $0.key })
+        }
+        if !connections.isEmpty { commands.send(["SADD", RedisKeys.nodeUsers(engine.node)] + Array(connections.keys)) }
         if loop.index == 0 { NodeRegistry(broker: self).beat() }
     }
 

@@ -4,8 +4,10 @@
 enum RedisKeys {
     static func meta(_ channel: String) -> String { "relay:ch:{\(channel)}:meta" }
     static func history(_ channel: String) -> String { "relay:ch:{\(channel)}:history" }
+    /// The user's length first: `a` with key `b:c` and `a:b` with key `c` are different keys.
     static func idempotency(_ channel: String, user: String?, key: String) -> String {
-        "relay:ch:{\(channel)}:idem:\(user ?? ""):\(key)"
+        let user = user ?? ""
+        return "relay:ch:{\(channel)}:idem:\(user.utf8.count):\(user):\(key)"
     }
     static func throttle(_ channel: String, key: String) -> String { "relay:ch:{\(channel)}:throttle:\(key)" }
     /// The presence hash, expiry set and per-user counts of a channel.

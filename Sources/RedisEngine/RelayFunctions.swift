@@ -25,8 +25,11 @@ local function ensure_meta(meta, history, meta_ttl)
     epoch = string.format('%x%05x', tonumber(t[1]), tonumber(t[2]))
     redis.call('HSET', meta, 'epoch', epoch, 'offset', 0)
     redis.call('DEL', history)
+    if meta_ttl > 0 then redis.call('PEXPIRE', meta, meta_ttl) end
+  elseif meta_ttl > 0 then
+    -- Only ever extended: a read with a shorter TTL must not shorten a channel's life.
+    redis.call('PEXPIRE', meta, meta_ttl, 'GT')
   end
-  if meta_ttl > 0 then redis.call('PEXPIRE', meta, meta_ttl) end
   return epoch
 end
 
@@ -62,6 +65,9 @@ local function relay_publish(keys, args)
       local offset, epoch = string.match(seen, '^(%d+) (.*)$')
       return {tonumber(offset), epoch, 1}
     end
+  end
+  if not pcall(cjson.decode, data) then
+    return redis.error_reply('BADDATA data must be JSON')
   end
   if inbox_max > 0 and redis.call('XLEN', inbox) >= inbox_max then
     return redis.error_reply('INBOXFULL the inbox is full')
@@ -163,8 +169,10 @@ local function add_member(keys, member, user, info, expires, command, pubsub)
   return 1
 end
 
+-- The keys outlive a dead node's members until a survivor reaps it (up to about 5/3 of the TTL
+-- plus a few seconds): the reaping is what announces their leaves.
 local function keep_keys(keys, ttl)
-  for i = 1, 3 do redis.call('PEXPIRE', keys[i], ttl * 2) end
+  for i = 1, 3 do redis.call('PEXPIRE', keys[i], ttl * 3 + 10000) end
 end
 
 -- relay_join: ARGV member, user, info ('' for none), ttl ms, publish command, pubsub channel for
@@ -223,10 +231,10 @@ end
 -- relay_connect: ARGV command, status pubsub, member, ttl ms. Returns the user's connections.
 local function relay_connect(keys, args)
   local now, ttl = now_ms(), tonumber(args[4])
-  redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', now)
+  purge_connections(keys[1], args, now)
   local before = redis.call('ZCARD', keys[1])
   redis.call('ZADD', keys[1], now + ttl, args[3])
-  redis.call('PEXPIRE', keys[1], ttl * 2)
+  redis.call('PEXPIRE', keys[1], ttl * 3 + 10000)
   if before == 0 then status(args, true) end
   return redis.call('ZCARD', keys[1])
 end
@@ -246,7 +254,7 @@ local function relay_connections_refresh(keys, args)
   purge_connections(keys[1], args, now)
   local before = redis.call('ZCARD', keys[1])
   for i = 4, #args do redis.call('ZADD', keys[1], now + ttl, args[i]) end
-  redis.call('PEXPIRE', keys[1], ttl * 2)
+  redis.call('PEXPIRE', keys[1], ttl * 3 + 10000)
   if before == 0 and #args >= 4 then status(args, true) end
   return 1
 end
@@ -298,11 +306,16 @@ end
 
 -- relay_inbox_ack: ARGV group, ids... Returns how many entries were still there.
 local function relay_inbox_ack(keys, args)
-  local ids = {}
-  for i = 2, #args do ids[#ids + 1] = args[i] end
-  redis.call('XACK', keys[1], args[1], unpack(ids))
-  redis.call('ZREM', keys[2], unpack(ids))
-  return redis.call('XDEL', keys[1], unpack(ids))
+  local removed = 0
+  -- In chunks: Lua's unpack has a limit of a few thousand values.
+  for first = 2, #args, 1000 do
+    local ids = {}
+    for i = first, math.min(first + 999, #args) do ids[#ids + 1] = args[i] end
+    redis.call('XACK', keys[1], args[1], unpack(ids))
+    redis.call('ZREM', keys[2], unpack(ids))
+    removed = removed + redis.call('XDEL', keys[1], unpack(ids))
+  end
+  return removed
 end
 
 redis.register_function('relay_inbox_read', relay_inbox_read)

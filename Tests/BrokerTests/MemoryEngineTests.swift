@@ -170,7 +170,7 @@ final class MemoryEngineTests: XCTestCase {
         let laptop = PresenceMember(user: "alice", connection: 2, info: nil)
         _ = subscribe(1, "room:f", member: phone)
         _ = subscribe(2, "room:f", member: laptop)
-        let present: [PresenceEntry] = on(0) { broker, done in broker.presence(channel: "room:f") { done(try! $0.get()) } }
+        let present: [PresenceEntry] = on(0) { broker, done in broker.presence(channel: "room:f", options: ChannelOptions()) { done(try! $0.get()) } }
         XCTAssertEqual(present, [PresenceEntry(user: "alice", connections: 2, info: nil)])
         let options = self.options
         let unsubscribed: Bool = on(1) { broker, done in

@@ -76,14 +76,20 @@ def test_shipped_config_serves_the_gateway(tmp_path, name):
     secret = "integration-secret-for-the-shipped-config"
     env = dict(os.environ, RELAY_LISTEN_HOST="127.0.0.1", RELAY_LISTEN_PORT="0", RELAY_ADMIN_PORT="0",
                RELAY_JWT_SECRET=secret, RELAY_API_KEY="integration-api-key-0123456789")
+    redis_server = None
     if name == "relay.dev.yaml":
         secret = "relay-development-secret-do-not-use-in-production"
+    else:
+        from redis_support import RedisServer
+        redis_server = RedisServer().start()
+        env["RELAY_REDIS_URL"] = redis_server.url
     proc = subprocess.Popen([str(relay_binary()), "serve", "--config", str(REPO_ROOT / "config" / name)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, cwd=tmp_path)
     try:
         ready = READY_RE.match(proc.stdout.readline().strip())
         assert ready, "no ready line"
         assert "relay admin listening on http://127.0.0.1:" in proc.stdout.readline()
+        assert proc.stdout.readline().startswith("relay engine: " + ("memory" if redis_server is None else "redis at redis://127.0.0.1:"))
         token = jwt.encode({"sub": "alice", "exp": int(time.time()) + 3600}, secret, algorithm="HS256")
         with ws_connect(f"ws://127.0.0.1:{ready['port']}/ws", subprotocols=["relay.v1"]) as ws:
             ws.send(json.dumps({"id": 1, "cmd": "connect", "token": token}))
@@ -93,6 +99,8 @@ def test_shipped_config_serves_the_gateway(tmp_path, name):
     finally:
         proc.kill()
         proc.wait()
+        if redis_server is not None:
+            redis_server.stop()
 
 
 def test_max_connections_over_limit_gets_503(relay):
