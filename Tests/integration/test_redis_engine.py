@@ -11,6 +11,7 @@ import json
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -309,3 +310,38 @@ def test_redis_restarted_mid_traffic_loses_and_repeats_nothing(replicas, redis_s
     for server in servers:
         lost = [r for r in server.log_records() if r.get("message", "").startswith("lost the connection to Redis")]
         assert lost, f"the restart did not reach this replica ({retries} publishes retried): the test proved nothing"
+
+
+def test_client_messages_reach_the_api_once_through_a_consumer_group(replicas, redis_server, tmp_path):
+    """Clients on two replicas publish into an inbox namespace; the API's own consumer group
+    (examples/inbox_worker.py) stores each message once, across a worker that dies before acking."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+    import inbox_worker
+
+    servers = replicas(2)
+    r = redis_server.client()
+    inbox_worker.ensure_group(r, "api")
+
+    async def scenario():
+        async with Clients(servers[0]) as left, Clients(servers[1]) as right:
+            writers = [await subscriber(clients, f"writer{index}") for index, clients in enumerate([left, right])]
+            for n in range(200):
+                client, _ = writers[n % 2]
+                await client.publish(CHANNEL, {"n": n}, key=f"m{n}")
+                if n % 50 == 0:  # a resend with the same key is not a second message
+                    await client.publish(CHANNEL, {"n": n}, key=f"m{n}")
+
+    run_async(scenario(), timeout=30)
+    assert r.xlen("relay:inbox") == 200
+    store = inbox_worker.SqliteStore(str(tmp_path / "messages.sqlite3"))
+    taken = inbox_worker.read_new(r, "api", "worker-1", count=60, block_ms=100)
+    store.save(taken[:30])  # stored 30 of the 60, then died without acknowledging
+    time.sleep(0.3)
+    claimed = inbox_worker.claim_stale(r, "api", "worker-2", min_idle_ms=200)
+    assert len(claimed) == 60
+    inbox_worker.handle(r, "api", store, claimed)
+    inbox_worker.run(r, "api", "worker-2", store, block_ms=100, min_idle_ms=200, should_stop=lambda: r.xlen("relay:inbox") == 0)
+    rows = store.db.execute('SELECT user, data FROM messages').fetchall()
+    assert sorted(json.loads(data)["n"] for _, data in rows) == list(range(200))
+    assert {user for user, _ in rows} == {"writer0", "writer1"}
