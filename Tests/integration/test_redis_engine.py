@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import re
 import signal
 import time
 from pathlib import Path
