@@ -130,16 +130,10 @@ public final class MemoryBroker: Broker {
         stream.remember(result, user: request.user, key: request.key, window: request.options.idempotencyWindow, now: now)
         if let inboxUser {
             inbox.append(InboxMessage(channel: request.channel, offset: offset, epoch: stream.epoch, user: inboxUser,
-                                      data: request.data, time: Self.wallClockMilliseconds(), acceptedAt: Clock.now()))
+                                      data: request.data, time: Clock.wallMilliseconds(), acceptedAt: Clock.now()))
         }
         fanOut(stream, publication.frame)
         return .success(result)
-    }
-
-    private static func wallClockMilliseconds() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 
     public func broadcast(channel: String, frame: SharedBytes, sender: UInt64, throttle: Throttle?,

@@ -1,4 +1,4 @@
-import Glibc
+import Reactor
 import Redis
 
 /// Which nodes are alive, so that a node killed with -9 has its presence and connections cleared
@@ -18,7 +18,7 @@ struct NodeRegistry {
 
     func beat() {
         let node = broker.engine.node
-        let now = Self.wallClockMilliseconds()
+        let now = Clock.wallMilliseconds()
         broker.sendCommand(["ZADD", RedisKeys.nodes, String(now + Int64(lifetime * 1000)), node])
         let keep = String(Int64(lifetime * 2000))
         broker.sendCommand(["PEXPIRE", RedisKeys.nodeChannels(node), keep])
@@ -49,11 +49,5 @@ struct NodeRegistry {
                 broker.sendCommand(["DEL", RedisKeys.nodeUsers(dead)])
             }
         }
-    }
-
-    private static func wallClockMilliseconds() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 }

@@ -19,6 +19,12 @@ final class RedisBroker: Broker {
     private var logger: Logger { loop.logger }
     /// Pub/sub subscriptions by Redis channel name.
     private var interests: [String: PubSubInterest] = [:]
+    /// UNSUBSCRIBEs sent and not yet confirmed, by name: a `subscribe` confirmation that comes
+    /// before them answers an older SUBSCRIBE, not the one a new interest waits for.
+    private var unsubscribing: [String: Int] = [:]
+    /// Unreadable messages since the last upkeep, logged once a second rather than each.
+    private var unreadable = 0
+    private var lastUnreadable = ""
     /// Channels with local subscribers (or lingering), by channel name.
     private var streams: [String: LiveStream] = [:]
     /// Local presence members by channel, refreshed in Redis before they expire.
@@ -79,8 +85,13 @@ final class RedisBroker: Broker {
     }
 
     private func pubsubReady() {
+        unsubscribing.removeAll()
         interests[RedisKeys.control] = interests[RedisKeys.control] ?? PubSubInterest()
-        for name in interests.keys { pubsub.send(["SUBSCRIBE", name]) }
+        let names = Array(interests.keys)
+        // One command per thousand names; Redis confirms each name on its own.
+        for start in stride(from: 0, to: names.count, by: 1000) {
+            pubsub.send(["SUBSCRIBE"] + names[start..<min(start + 1000, names.count)])
+        }
     }
 
     private func pubsubLost() {
@@ -113,6 +124,7 @@ final class RedisBroker: Broker {
     private func stopListening(_ name: String) {
         guard let interest = interests.removeValue(forKey: name) else { return }
         for completion in interest.waiting { completion(false) }
+        unsubscribing[name, default: 0] += 1
         pubsub.send(["UNSUBSCRIBE", name])
     }
 
@@ -124,8 +136,10 @@ final class RedisBroker: Broker {
         case "message":
             guard let payload = parts[2].bytes else { return }
             message(on: name, payload)
+        case "unsubscribe":
+            if let count = unsubscribing[name] { unsubscribing[name] = count > 1 ? count - 1 : nil }
         case "subscribe":
-            guard let interest = interests[name], !interest.confirmed else { return }
+            guard unsubscribing[name] == nil, let interest = interests[name], !interest.confirmed else { return }
             interest.confirmed = true
             let waiting = interest.waiting
             interest.waiting = []
@@ -143,8 +157,8 @@ final class RedisBroker: Broker {
         do {
             envelope = try Envelope.decode(payload)
         } catch {
-            logger.warning("an unreadable message on a Relay channel in Redis; dropped",
-                           metadata: ["redis_channel": "\(name)", "error": "\(error)"])
+            unreadable += 1
+            lastUnreadable = "\(name): \(error)"
             return
         }
         let now = Clock.now()
@@ -202,12 +216,10 @@ final class RedisBroker: Broker {
         stream.startRead()
         position(channel, since: StreamPosition(offset: since, epoch: epoch), options: nil) { [unowned self] result in
             stream.abandonRead()
-            if case .failure = result {
-                // Redis answered the pub/sub connection but not yet this one: the upkeep tries
-                // again, and live publications wait in the meantime (up to a bound).
-                return
-            }
-            guard case .success(let read) = result, read.recovered else {
+            // A failure: Redis answered the pub/sub connection but not yet this one; the upkeep
+            // tries again, and live publications wait in the meantime (up to a bound).
+            guard case .success(let read) = result else { return }
+            guard read.recovered else {
                 logger.notice("a channel's publications were lost while Redis was away; its subscribers recover themselves",
                               metadata: ["channel": "\(channel)"])
                 stream.restart()
@@ -503,6 +515,11 @@ final class RedisBroker: Broker {
     /// keeps the node alive and clears up after nodes that died.
     private func upkeep() {
         let now = loop.now
+        if unreadable > 0 {
+            logger.warning("unreadable messages on Relay's channels in Redis were dropped",
+                           metadata: ["count": "\(unreadable)", "last": "\(lastUnreadable)"])
+            unreadable = 0
+        }
         let linger = Clock.nanoseconds(seconds: engine.settings.linger)
         var finished: [String] = []
         for (channel, stream) in streams where stream.isIdle && now &- stream.idleSince >= linger { finished.append(channel) }

@@ -199,8 +199,8 @@ local function relay_presence_refresh(keys, args)
   local now, ttl = now_ms(), tonumber(args[1])
   purge_members(keys, args[2], args[3], now)
   for i = 4, #args, 3 do
+    -- add_member's ZADD also extends a member that is still there.
     add_member(keys, args[i], args[i + 1], args[i + 2], now + ttl, args[2], args[3])
-    redis.call('ZADD', keys[2], 'XX', now + ttl, args[i])
   end
   keep_keys(keys, ttl)
   return 1
