@@ -8,7 +8,8 @@ replicas share (no HTTP hop to a replica).
     python3 examples/publish.py presence conversation:42 --join-leave
     python3 examples/publish.py online alice
 
-As a library: every function takes a `redis.Redis` (either `decode_responses` setting). Relay
+As a library: every function takes a `redis.Redis`, or a `redis.RedisCluster` when Relay runs
+with `engine.cluster: true` (either `decode_responses` setting). Relay
 loads the `relay_v1` functions into Redis itself when it connects; until one Relay has, FCALL
 fails with "Function not found".
 """
@@ -51,11 +52,20 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+def _cluster(r) -> bool:
+    """In a Redis Cluster, channels use sharded pub/sub (SPUBLISH), and the inbox is not in a
+    channel's slot."""
+    return isinstance(r, redis.RedisCluster)
+
+
 def publish_event(r: redis.Redis, channel: str, data) -> int:
     """Fire and forget: pushed to the channel's subscribers connected now, without an offset; not
     in history, so a client that was away never gets it. Returns how many Relay loops had
     subscribers (0: nobody was listening)."""
-    return r.publish(pubsub_channel(channel), _json({"v": 1, "type": "pub", "data": data}))
+    envelope = _json({"v": 1, "type": "pub", "data": data})
+    if _cluster(r):
+        return r.spublish(pubsub_channel(channel), envelope)
+    return r.publish(pubsub_channel(channel), envelope)
 
 
 def publish_with_history(r: redis.Redis, channel: str, data, *, history_size: int, history_ttl: float,
@@ -67,9 +77,12 @@ def publish_with_history(r: redis.Redis, channel: str, data, *, history_size: in
     /api/publish). Returns {"offset", "epoch", "duplicate"}."""
     meta_ttl = max(history_ttl, idempotency_window, 86400)
     keys = [channel_key(channel, "meta"), channel_key(channel, "history"),
-            channel_key(channel, f"idem:{len((user or '').encode())}:{user or ''}:{key or ''}"), INBOX]
+            channel_key(channel, f"idem:{len((user or '').encode())}:{user or ''}:{key or ''}")]
+    if not _cluster(r):
+        keys.append(INBOX)  # unused by the API's publications (no inbox entry), but declared
     args = [pubsub_channel(channel), _json(data), user or "", history_size, int(history_ttl * 1000),
-            int(idempotency_window * 1000) if key else 0, 0, "PUBLISH", channel, int(meta_ttl * 1000)]
+            int(idempotency_window * 1000) if key else 0, 0, "SPUBLISH" if _cluster(r) else "PUBLISH", channel,
+            int(meta_ttl * 1000)]
     offset, epoch, duplicate = r.fcall("relay_publish", len(keys), *keys, *args)
     return {"offset": offset, "epoch": _text(epoch), "duplicate": duplicate == 1}
 
@@ -90,12 +103,10 @@ def unsubscribe_user(r: redis.Redis, user: str, channel: str) -> int:
     return r.publish(CONTROL, _json({"v": 1, "type": "unsubscribe", "user": user, "channel": channel}))
 
 
-def presence(r: redis.Redis, channel: str, join_leave: bool = False) -> list[dict]:
+def presence(r: redis.Redis, channel: str) -> list[dict]:
     """Who is in the channel, one entry per user like POST /api/presence:
-    [{"user", "connections", "info"?}]. `join_leave` must be the namespace's: members whose
-    replica died are removed by this read, and their `leave` is announced only when it is true."""
-    members = r.fcall("relay_presence", 3, *presence_keys(channel), "PUBLISH",
-                      pubsub_channel(channel) if join_leave else "")
+    [{"user", "connections", "info"?}]. A read-only function: a replica of Redis may answer."""
+    members = r.fcall_ro("relay_presence", 3, *presence_keys(channel))
     users: dict[str, dict] = {}
     for member in map(json.loads, members):
         entry = users.setdefault(member["user"], {"user": member["user"], "connections": 0})
@@ -107,7 +118,7 @@ def presence(r: redis.Redis, channel: str, join_leave: bool = False) -> list[dic
 
 def is_online(r: redis.Redis, user: str) -> bool:
     """Whether the user has at least one connection on any replica."""
-    return r.fcall("relay_online", 1, connections_key(user), "PUBLISH", status_channel(user)) > 0
+    return r.fcall_ro("relay_online", 1, connections_key(user)) > 0
 
 
 def main() -> None:

@@ -44,8 +44,8 @@ public protocol Broker: AnyObject {
     /// A connection of `user` authenticated (on any loop); its first makes the user online. The
     /// completion gets the user's number of connections, this one included.
     func userConnected(_ user: String, connection: UInt64, completion: @escaping (Result<Int, BrokerError>) -> Void)
-    /// An authenticated connection of `user` closed; its last makes the user offline.
-    func userDisconnected(_ user: String, connection: UInt64)
+    /// An authenticated connection of `user` closed, for `cause`; its last makes the user offline.
+    func userDisconnected(_ user: String, connection: UInt64, cause: DisconnectCause)
 
     /// Which of `users` have at least one connection. With `watch`, this loop is also told every
     /// later transition of theirs (`BrokerDelegate.statusChanged`), starting right after the

@@ -181,7 +181,7 @@ public final class MemoryBroker: Broker {
         }
     }
 
-    public func userDisconnected(_ user: String, connection: UInt64) {
+    public func userDisconnected(_ user: String, connection: UInt64, cause: DisconnectCause) {
         onOwner(ofUser: user) { owner in
             guard let status = owner.users[user], status.connections > 0 else { return }
             status.connections -= 1

@@ -84,6 +84,13 @@ public final class Gateway: Sendable {
             settings.presenceTTL = config.engine.presenceTTL
             settings.linger = config.engine.linger
             settings.inboxMaxEntries = config.inbox.maxEntries
+            settings.eventsMaxEntries = config.engine.eventsMaxEntries
+            settings.cluster = config.engine.cluster
+            if settings.cluster {
+                guard endpoint.database == 0, case .tcp = endpoint.address else {
+                    throw ConfigError("engine: a Redis Cluster is reached over TCP and has only database 0")
+                }
+            }
             settings.connectTimeout = config.engine.connectTimeout
             settings.replyTimeout = config.engine.replyTimeout
             return RedisEngine(settings: settings, encoder: Pushes())
@@ -93,7 +100,7 @@ public final class Gateway: Sendable {
     /// What the startup log says about the engine (never the Redis password).
     public var engineDescription: String {
         guard let redis = engine as? RedisEngine else { return "memory" }
-        return "redis at \(redis.settings.endpoint.redacted)"
+        return "redis\(redis.settings.cluster ? " cluster" : "") at \(redis.settings.endpoint.redacted)"
     }
 
     public func makeLoop(_ loop: EventLoop) throws -> GatewayLoop {

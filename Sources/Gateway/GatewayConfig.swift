@@ -52,6 +52,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var linger = 2.0
         public var connectTimeout = 2.0
         public var replyTimeout = 5.0
+        /// Redis Cluster: `redis_url` names one node (a seed), sharded pub/sub.
+        public var cluster = false
+        /// The bound of the API's events stream, `relay:events` (0: no stream).
+        public var eventsMaxEntries = 100_000
     }
 
     public var auth = AuthConfig()
@@ -124,6 +128,8 @@ public struct GatewayConfig: Sendable, Equatable {
         config.engine.linger = try engine.seconds("linger", default: config.engine.linger, range: 0...600)
         config.engine.connectTimeout = try engine.seconds("connect_timeout", default: config.engine.connectTimeout, range: 0.1...60)
         config.engine.replyTimeout = try engine.seconds("reply_timeout", default: config.engine.replyTimeout, range: 0.1...60)
+        config.engine.cluster = try engine.bool("cluster", default: false)
+        config.engine.eventsMaxEntries = try engine.int("events_max_entries", default: config.engine.eventsMaxEntries, range: 0...100_000_000)
         try engine.rejectUnknownKeys()
         if engineKind == .redis, [config.engine.redisURL, config.engine.redisURLEnv].compactMap({ $0 }).count != 1 {
             throw ConfigError("engine: with type redis, give exactly one of redis_url, redis_url_env")

@@ -215,7 +215,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 local.clients.remove(at: index)
                 if local.clients.isEmpty { users[user] = nil }
             }
-            broker.userDisconnected(user, connection: client.connection.id)
+            broker.userDisconnected(user, connection: client.connection.id, cause: DisconnectCause(client.connection.ending))
         }
     }
 

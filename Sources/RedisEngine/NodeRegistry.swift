@@ -38,13 +38,13 @@ struct NodeRegistry {
                 for entry in (try? result.get())?.array?.compactMap(\.string) ?? [] {
                     let channel = String(entry.dropFirst())
                     let announce = entry.hasPrefix("J") ? RedisKeys.publications(channel) : ""
-                    broker.callFunction("relay_presence", keys: RedisKeys.presence(channel), ["PUBLISH", announce])
+                    broker.purge("relay_presence_purge", keys: RedisKeys.presence(channel), [broker.publishCommand, announce], channel: channel)
                 }
                 broker.sendCommand(["DEL", RedisKeys.nodeChannels(dead)])
             }
             broker.sendCommand(["SMEMBERS", RedisKeys.nodeUsers(dead)]) { result in
                 for user in (try? result.get())?.array?.compactMap(\.string) ?? [] {
-                    broker.callFunction("relay_online", keys: [RedisKeys.connections(user)], ["PUBLISH", RedisKeys.status(user)])
+                    broker.purge("relay_connections_purge", keys: [RedisKeys.connections(user)], [broker.publishCommand, RedisKeys.status(user), user], channel: nil)
                 }
                 broker.sendCommand(["DEL", RedisKeys.nodeUsers(dead)])
             }

@@ -5,26 +5,30 @@ import Logging
 import Reactor
 import Redis
 
-/// One loop's side of the Redis engine. The command connection carries the function calls,
-/// pipelined; the pub/sub connection carries this loop's subscriptions: the channels it has
-/// subscribers for (kept for `linger` after the last one leaves), the users it watches, and the
-/// control channel. A publication from Redis is decoded and framed once per loop and handed to
-/// the gateway to fan out.
+/// One loop's side of the Redis engine. Each Redis (the one, or every master of a cluster) gets
+/// a command connection, for the function calls, pipelined, and a pub/sub connection for this
+/// loop's subscriptions: the channels it has subscribers for (kept for `linger` after the last
+/// one leaves), the users it watches, and the control channel. In a cluster a channel's
+/// subscription is sharded (`SSUBSCRIBE` on its slot's master) and follows the slot when it
+/// moves. A publication from Redis is decoded and framed once per loop and handed to the gateway
+/// to fan out.
 final class RedisBroker: Broker {
     weak var delegate: BrokerDelegate?
     let engine: RedisEngine
     unowned let loop: EventLoop
-    let commands: RedisConnection
-    let pubsub: RedisConnection
+    let shards: RedisShards
     private var logger: Logger { loop.logger }
     /// Pub/sub subscriptions by Redis channel name.
     private var interests: [String: PubSubInterest] = [:]
-    /// UNSUBSCRIBEs sent and not yet confirmed, by name: a `subscribe` confirmation that comes
-    /// before them answers an older SUBSCRIBE, not the one a new interest waits for.
+    /// UNSUBSCRIBEs sent and not yet confirmed, by node and name: a `subscribe` confirmation that
+    /// comes before them answers an older SUBSCRIBE, not the one a new interest waits for; and an
+    /// `sunsubscribe` that none explains is a cluster slot that moved away.
     private var unsubscribing: [String: Int] = [:]
     /// Unreadable messages since the last upkeep, logged once a second rather than each.
     private var unreadable = 0
     private var lastUnreadable = ""
+    /// Events that could not be appended (Redis away) since the last upkeep.
+    private var eventsLost = 0
     /// Channels with local subscribers (or lingering), by channel name.
     private var streams: [String: LiveStream] = [:]
     /// Local presence members by channel, refreshed in Redis before they expire.
@@ -34,9 +38,13 @@ final class RedisBroker: Broker {
     private lazy var upkeepTimer = LoopTimer { [unowned self] in self.upkeep() }
     private var lastRefresh: UInt64 = 0
     private var ttlMilliseconds: String { String(Int(engine.settings.presenceTTL * 1000)) }
+    /// What the functions publish with: sharded pub/sub in a cluster.
+    let publishCommand: String
 
     final class PubSubInterest {
         var confirmed = false
+        /// The node the subscription was sent to.
+        var node: RedisShards.Node?
         /// Run once the subscription is confirmed (true) or cannot be made (false).
         var waiting: [(Bool) -> Void] = []
     }
@@ -51,23 +59,22 @@ final class RedisBroker: Broker {
     init(engine: RedisEngine, loop: EventLoop) {
         self.engine = engine
         self.loop = loop
-        let name = "loop\(loop.index)"
-        commands = RedisConnection(endpoint: engine.settings.endpoint, mode: .commands, loop: loop, name: "\(name)-commands",
-                                   settings: engine.settings.connection)
-        pubsub = RedisConnection(endpoint: engine.settings.endpoint, mode: .subscriber, loop: loop, name: "\(name)-pubsub",
-                                 settings: engine.settings.connection)
+        shards = RedisShards(settings: engine.settings, loop: loop)
+        publishCommand = engine.settings.cluster ? "SPUBLISH" : "PUBLISH"
     }
 
     func start() {
-        commands.onStateChange = { [unowned self] ready in if ready { commandsReady() } }
-        pubsub.onStateChange = { [unowned self] ready in ready ? pubsubReady() : pubsubLost() }
-        pubsub.onPush = { [unowned self] value in received(value) }
-        commands.start()
-        pubsub.start()
+        shards.onCommandsReady = { [unowned self] node in commandsReady(node) }
+        shards.onPubSubReady = { [unowned self] node in pubsubReady(node) }
+        shards.onPubSubLost = { [unowned self] node in pubsubLost(node) }
+        shards.onPush = { [unowned self] node, value in received(value, from: node) }
+        shards.onTopologyChange = { [unowned self] in rehome() }
+        interests[RedisKeys.control] = PubSubInterest()
+        shards.start()
         loop.timers.schedule(upkeepTimer, after: Self.upkeepInterval, now: loop.now)
     }
 
-    var isHealthy: Bool { commands.isReady && pubsub.isReady }
+    var isHealthy: Bool { shards.isHealthy }
 
     static let upkeepInterval: UInt64 = 1_000_000_000
     /// Live publications one channel may hold while its gap is read.
@@ -77,32 +84,83 @@ final class RedisBroker: Broker {
 
     /// Every (re)connection: the functions first (a Redis that restarted empty has none), then
     /// this node's presence and connections again.
-    private func commandsReady() {
-        commands.send([Array("FUNCTION".utf8), Array("LOAD".utf8), Array("REPLACE".utf8), Array(RelayFunctions.source.utf8)]) { [logger] result in
-            if case .failure(let error) = result { logger.error("Redis refused Relay's functions", metadata: ["error": "\(error)"]) }
+    private func commandsReady(_ node: RedisShards.Node) {
+        shards.send([Array("FUNCTION".utf8), Array("LOAD".utf8), Array("REPLACE".utf8), Array(RelayFunctions.source.utf8)], to: node) { [logger] result in
+            if case .failure(let error) = result { logger.error("Redis refused Relay's functions", metadata: ["error": "\(error)", "node": "\(node.address)"]) }
         }
         refreshPresence()
     }
 
-    private func pubsubReady() {
-        unsubscribing.removeAll()
-        interests[RedisKeys.control] = interests[RedisKeys.control] ?? PubSubInterest()
-        let names = Array(interests.keys)
-        // One command per thousand names; Redis confirms each name on its own.
-        for start in stride(from: 0, to: names.count, by: 1000) {
-            pubsub.send(["SUBSCRIBE"] + names[start..<min(start + 1000, names.count)])
+    /// The control channel is not sharded: a PUBLISH reaches every node of a cluster.
+    private func isSharded(_ name: String) -> Bool { engine.settings.cluster && name != RedisKeys.control }
+
+    private func subscribe(_ names: [String], on node: RedisShards.Node) {
+        let sharded = names.filter(isSharded)
+        let plain = names.filter { !isSharded($0) }
+        // Sharded: one channel per command (a command's channels must share a slot).
+        for name in sharded { node.pubsub.send(["SSUBSCRIBE", name]) }
+        // Plain: one command per thousand names; Redis confirms each name on its own.
+        for start in stride(from: 0, to: plain.count, by: 1000) {
+            node.pubsub.send(["SUBSCRIBE"] + plain[start..<min(start + 1000, plain.count)])
         }
     }
 
-    private func pubsubLost() {
-        var released: [() -> Void] = []
-        for interest in interests.values {
+    private func unsubscribeKey(_ node: RedisShards.Node, _ name: String) -> String { node.address + " " + name }
+
+    private func pubsubReady(_ node: RedisShards.Node) {
+        unsubscribing = unsubscribing.filter { !$0.key.hasPrefix(node.address + " ") }
+        var names: [String] = []
+        for (name, interest) in interests where shards.owner(of: name) === node {
+            interest.node = node
             interest.confirmed = false
-            let waiting = interest.waiting
-            interest.waiting = []
-            released.append { for completion in waiting { completion(false) } }
+            names.append(name)
         }
-        for stream in streams.values { released += stream.interrupt() }
+        subscribe(names, on: node)
+    }
+
+    private func pubsubLost(_ node: RedisShards.Node) {
+        var released: [() -> Void] = []
+        for (name, interest) in interests where interest.node === node {
+            released += lose(name, interest)
+        }
+        for work in released { work() }
+        shards.refreshTopology()
+    }
+
+    /// A subscription that ended without being asked to: its waiters fail, and a channel's live
+    /// stream has a gap from now on (filled from history once subscribed again).
+    private func lose(_ name: String, _ interest: PubSubInterest) -> [() -> Void] {
+        interest.confirmed = false
+        let waiting = interest.waiting
+        interest.waiting = []
+        var released: [() -> Void] = [{ for completion in waiting { completion(false) } }]
+        if let channel = RedisKeys.name(in: name, prefix: RedisKeys.publicationPrefix), let stream = streams[channel] {
+            released += stream.interrupt()
+        }
+        return released
+    }
+
+    /// After the slot table changed: subscriptions follow their slot's new master, and those
+    /// still unconfirmed are asked again (a `MOVED` on the pub/sub connection names no channel).
+    private func rehome() {
+        var released: [() -> Void] = []
+        var wanted: [ObjectIdentifier: (RedisShards.Node, [String])] = [:]
+        for (name, interest) in interests {
+            guard let owner = shards.owner(of: name) else { continue }
+            if interest.node !== owner {
+                if let old = interest.node, interest.confirmed {
+                    unsubscribing[unsubscribeKey(old, name), default: 0] += 1
+                    old.pubsub.send([isSharded(name) ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", name])
+                    released += lose(name, interest)
+                }
+                interest.node = owner
+                interest.confirmed = false
+            }
+            if !interest.confirmed, owner.pubsub.isReady {
+                wanted[ObjectIdentifier(owner), default: (owner, [])].1.append(name)
+            }
+        }
+        for (node, names) in wanted.values { subscribe(names, on: node) }
         for work in released { work() }
     }
 
@@ -110,36 +168,52 @@ final class RedisBroker: Broker {
     private func listen(_ name: String, then: @escaping (Bool) -> Void) {
         if let interest = interests[name] {
             if interest.confirmed { return then(true) }
-            guard pubsub.isReady else { return then(false) }
+            guard interest.node?.pubsub.isReady == true else { return then(false) }
             interest.waiting.append(then)
             return
         }
-        guard pubsub.isReady else { return then(false) }
+        guard let node = shards.owner(of: name), node.pubsub.isReady else { return then(false) }
         let interest = PubSubInterest()
+        interest.node = node
         interest.waiting.append(then)
         interests[name] = interest
-        pubsub.send(["SUBSCRIBE", name])
+        subscribe([name], on: node)
     }
 
     private func stopListening(_ name: String) {
         guard let interest = interests.removeValue(forKey: name) else { return }
         for completion in interest.waiting { completion(false) }
-        unsubscribing[name, default: 0] += 1
-        pubsub.send(["UNSUBSCRIBE", name])
+        guard let node = interest.node else { return }
+        unsubscribing[unsubscribeKey(node, name), default: 0] += 1
+        node.pubsub.send([isSharded(name) ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", name])
     }
 
     // MARK: Pub/sub messages
 
-    private func received(_ value: RESPValue) {
+    private func received(_ value: RESPValue, from node: RedisShards.Node) {
+        if case .error(let message) = value {
+            // A sharded subscription sent to a master that no longer serves its slot.
+            if ClusterRedirect(message) != nil { return shards.refreshTopology() }
+            logger.warning("Redis refused a subscription", metadata: ["error": "\(message)", "node": "\(node.address)"])
+            return
+        }
         guard let parts = value.array, parts.count >= 3, let kind = parts[0].string, let name = parts[1].string else { return }
         switch kind {
-        case "message":
+        case "message", "smessage":
             guard let payload = parts[2].bytes else { return }
             message(on: name, payload)
-        case "unsubscribe":
-            if let count = unsubscribing[name] { unsubscribing[name] = count > 1 ? count - 1 : nil }
-        case "subscribe":
-            guard unsubscribing[name] == nil, let interest = interests[name], !interest.confirmed else { return }
+        case "unsubscribe", "sunsubscribe":
+            let key = unsubscribeKey(node, name)
+            if let count = unsubscribing[key] {
+                unsubscribing[key] = count > 1 ? count - 1 : nil
+            } else if let interest = interests[name], interest.node === node, interest.confirmed {
+                // Redis ended it: the channel's slot moved to another master.
+                logger.info("a subscription's slot moved to another master; following it", metadata: ["redis_channel": "\(name)"])
+                for work in lose(name, interest) { work() }
+                shards.refreshTopology()
+            }
+        case "subscribe", "ssubscribe":
+            guard unsubscribing[unsubscribeKey(node, name)] == nil, let interest = interests[name], interest.node === node, !interest.confirmed else { return }
             interest.confirmed = true
             let waiting = interest.waiting
             interest.waiting = []
@@ -240,7 +314,7 @@ final class RedisBroker: Broker {
         var command: [[UInt8]] = [Array("FCALL".utf8), Array(function.utf8), Array(String(keys.count).utf8)]
         command += keys.map { Array($0.utf8) }
         command += arguments
-        commands.send(command, completion: completion)
+        shards.send(command, key: keys.first ?? function, completion: completion)
     }
 
     private func call(_ function: String, keys: [String], _ arguments: [String],
@@ -327,15 +401,17 @@ final class RedisBroker: Broker {
         let options = request.options
         let keyed = request.key != nil && options.idempotencyWindow > 0
         let inbox = options.inbox && request.user != nil
+        // In a cluster the inbox is in another slot: appended by a second call (below).
+        let inboxHere = inbox && !engine.settings.cluster
         let arguments: [[UInt8]] = [
             Array(RedisKeys.publications(channel).utf8), request.data, Array((request.user ?? "").utf8),
             Array(String(options.historySize).utf8), Array(Self.milliseconds(options.historyTTL).utf8),
             Array((keyed ? Self.milliseconds(options.idempotencyWindow) : "0").utf8),
-            Array(String(inbox ? engine.settings.inboxMaxEntries : 0).utf8), Array("PUBLISH".utf8), Array(channel.utf8),
+            Array(String(inboxHere ? engine.settings.inboxMaxEntries : 0).utf8), Array(publishCommand.utf8), Array(channel.utf8),
             Array(Self.metaTTL(options).utf8),
         ]
-        let keys = [RedisKeys.meta(channel), RedisKeys.history(channel),
-                    RedisKeys.idempotency(channel, user: request.user, key: request.key ?? ""), RedisKeys.inbox]
+        var keys = [RedisKeys.meta(channel), RedisKeys.history(channel), RedisKeys.idempotency(channel, user: request.user, key: request.key ?? "")]
+        if inboxHere { keys.append(RedisKeys.inbox) }
         call("relay_publish", keys: keys, arguments) { [unowned self] result in
             switch result {
             case .failure(.server(let message)) where message.hasPrefix("INBOXFULL"):
@@ -346,7 +422,27 @@ final class RedisBroker: Broker {
                 guard let parts = value.array, parts.count == 3, let offset = parts[0].int, let epoch = parts[1].string, let duplicate = parts[2].int else {
                     return completion(.failure(.unavailable))
                 }
-                completion(.success(PublishResult(offset: UInt64(offset), epoch: epoch, duplicate: duplicate == 1)))
+                let published = PublishResult(offset: UInt64(offset), epoch: epoch, duplicate: duplicate == 1)
+                guard inbox && !inboxHere else { return completion(.success(published)) }
+                appendToInbox(request, published, completion: completion)
+            }
+        }
+    }
+
+    /// A cluster's inbox entry, after its publication: also for a repeat, whose first attempt
+    /// may have failed here (the client retried), so the API may see an entry twice and
+    /// deduplicates on (channel, epoch, offset) (docs/REDIS.md).
+    private func appendToInbox(_ request: PublishRequest, _ published: PublishResult,
+                               completion: @escaping (Result<PublishResult, BrokerError>) -> Void) {
+        let arguments: [[UInt8]] = [
+            Array(String(engine.settings.inboxMaxEntries).utf8), Array(request.channel.utf8), Array(String(published.offset).utf8),
+            Array(published.epoch.utf8), Array((request.user ?? "").utf8), request.data,
+        ]
+        call("relay_inbox_add", keys: [RedisKeys.inbox], arguments) { [unowned self] result in
+            switch result {
+            case .failure(.server(let message)) where message.hasPrefix("INBOXFULL"): completion(.failure(.inboxFull))
+            case .failure(let error): completion(.failure(unavailable(error, "an inbox entry")))
+            case .success: completion(.success(published))
             }
         }
     }
@@ -355,7 +451,7 @@ final class RedisBroker: Broker {
                    completion: @escaping (Result<Bool, BrokerError>) -> Void) {
         let envelope = Envelope.ephemeral(node: engine.node, sender: sender, push: Array(FramePayload.of(frame))).encoded()
         let send = { [unowned self] in
-            commands.send([Array("PUBLISH".utf8), Array(RedisKeys.publications(channel).utf8), envelope]) { result in
+            shards.send([Array(publishCommand.utf8), Array(RedisKeys.publications(channel).utf8), envelope], key: RedisKeys.publications(channel)) { result in
                 completion(result.map { _ in true }.mapError { _ in .unavailable })
             }
         }
@@ -402,24 +498,28 @@ final class RedisBroker: Broker {
         let local = members[channel] ?? ChannelMembers(announce: announce)
         if members[channel] == nil {
             members[channel] = local
-            commands.send(["SADD", RedisKeys.nodeChannels(engine.node), (options.joinLeave ? "J" : "-") + channel])
+            sendCommand(["SADD", RedisKeys.nodeChannels(engine.node), (options.joinLeave ? "J" : "-") + channel])
         }
         local.members[member.connection] = member
         call("relay_join", keys: RedisKeys.presence(channel),
-             [memberID(member.connection), member.user, member.info ?? "", ttlMilliseconds, "PUBLISH", announce]) { [unowned self] result in
-            if case .failure(let error) = result { _ = unavailable(error, "a presence join") }
+             [memberID(member.connection), member.user, member.info ?? "", ttlMilliseconds, publishCommand, announce]) { [unowned self] result in
+            switch result {
+            case .failure(let error): _ = unavailable(error, "a presence join")
+            case .success(let value): appendTransitions(value, channel: channel)
+            }
         }
     }
 
     private func leave(_ channel: String, _ member: PresenceMember) {
         guard let local = members[channel], local.members.removeValue(forKey: member.connection) != nil else { return }
         if local.members.isEmpty { members[channel] = nil }
-        call("relay_leave", keys: RedisKeys.presence(channel), [memberID(member.connection), "PUBLISH", local.announce])
+        call("relay_leave", keys: RedisKeys.presence(channel), [memberID(member.connection), publishCommand, local.announce, "left"]) { [unowned self] result in
+            if case .success(let value) = result { appendTransitions(value, channel: channel) }
+        }
     }
 
     func presence(channel: String, options: ChannelOptions, completion: @escaping (Result<[PresenceEntry], BrokerError>) -> Void) {
-        let announce = options.joinLeave ? RedisKeys.publications(channel) : ""
-        call("relay_presence", keys: RedisKeys.presence(channel), ["PUBLISH", announce]) { [unowned self] result in
+        call("relay_presence", keys: RedisKeys.presence(channel), [String]()) { [unowned self] result in
             switch result {
             case .failure(let error):
                 completion(.failure(unavailable(error, "a presence read")))
@@ -432,21 +532,28 @@ final class RedisBroker: Broker {
     // MARK: Broker: users
 
     func userConnected(_ user: String, connection: UInt64, completion: @escaping (Result<Int, BrokerError>) -> Void) {
-        if connections[user] == nil { commands.send(["SADD", RedisKeys.nodeUsers(engine.node), user]) }
+        if connections[user] == nil { sendCommand(["SADD", RedisKeys.nodeUsers(engine.node), user]) }
         connections[user, default: []].insert(connection)
+        appendEvent(.connect, user: user, client: memberID(connection))
         call("relay_connect", keys: [RedisKeys.connections(user)],
-             ["PUBLISH", RedisKeys.status(user), memberID(connection), ttlMilliseconds]) { [unowned self] result in
+             [publishCommand, RedisKeys.status(user), user, memberID(connection), ttlMilliseconds]) { [unowned self] result in
             switch result {
-            case .failure(let error): completion(.failure(unavailable(error, "a connection count")))
-            case .success(let value): completion(.success(Int(value.int ?? 1)))
+            case .failure(let error):
+                completion(.failure(unavailable(error, "a connection count")))
+            case .success(let value):
+                appendTransitions(value, channel: nil)
+                completion(.success(Int(value.array?.first?.int ?? 1)))
             }
         }
     }
 
-    func userDisconnected(_ user: String, connection: UInt64) {
+    func userDisconnected(_ user: String, connection: UInt64, cause: DisconnectCause) {
         connections[user]?.remove(connection)
         if connections[user]?.isEmpty == true { connections[user] = nil }
-        call("relay_disconnect", keys: [RedisKeys.connections(user)], ["PUBLISH", RedisKeys.status(user), memberID(connection)])
+        appendEvent(.disconnect, user: user, client: memberID(connection), reason: cause.reason, code: cause.code)
+        call("relay_disconnect", keys: [RedisKeys.connections(user)], [publishCommand, RedisKeys.status(user), user, memberID(connection)]) { [unowned self] result in
+            if case .success(let value) = result { appendTransitions(value, channel: nil) }
+        }
     }
 
     func online(users: [String], watch: Bool, completion: @escaping (Result<[String: Bool], BrokerError>) -> Void) {
@@ -455,7 +562,7 @@ final class RedisBroker: Broker {
         var remaining = users.count
         var failed = false
         let ask = { [unowned self] (user: String) in
-            call("relay_online", keys: [RedisKeys.connections(user)], ["PUBLISH", RedisKeys.status(user)]) { result in
+            call("relay_online", keys: [RedisKeys.connections(user)], [String]()) { result in
                 if case .success(let value) = result { answer[user] = (value.int ?? 0) > 0 } else { failed = true }
                 remaining -= 1
                 if remaining == 0 { completion(failed ? .failure(.unavailable) : .success(answer)) }
@@ -503,7 +610,7 @@ final class RedisBroker: Broker {
     // MARK: Broker: control
 
     func sendControl(_ command: ControlCommand, completion: @escaping (Result<Void, BrokerError>) -> Void) {
-        commands.send([Array("PUBLISH".utf8), Array(RedisKeys.control.utf8), Envelope.control(command).encoded()]) { result in
+        shards.send([Array("PUBLISH".utf8), Array(RedisKeys.control.utf8), Envelope.control(command).encoded()], key: RedisKeys.control) { result in
             completion(result.map { _ in () }.mapError { _ in .unavailable })
         }
     }
@@ -520,6 +627,10 @@ final class RedisBroker: Broker {
                            metadata: ["count": "\(unreadable)", "last": "\(lastUnreadable)"])
             unreadable = 0
         }
+        if eventsLost > 0 {
+            logger.warning("events for the API's stream were lost while Redis was away", metadata: ["count": "\(eventsLost)"])
+            eventsLost = 0
+        }
         let linger = Clock.nanoseconds(seconds: engine.settings.linger)
         var finished: [String] = []
         for (channel, stream) in streams where stream.isIdle && now &- stream.idleSince >= linger { finished.append(channel) }
@@ -528,6 +639,7 @@ final class RedisBroker: Broker {
             stopListening(RedisKeys.publications(channel))
         }
         if now &- lastRefresh >= Clock.nanoseconds(seconds: engine.settings.presenceTTL / 3) { refreshPresence() }
+        shards.upkeep()
         for (channel, stream) in streams where stream.gap && !stream.isReading && interests[RedisKeys.publications(channel)]?.confirmed == true {
             fillGap(channel, stream)
         }
@@ -536,32 +648,60 @@ final class RedisBroker: Broker {
 
     private func refreshPresence() {
         lastRefresh = loop.now
-        guard commands.isReady else { return }
         let ttl = ttlMilliseconds
         for (channel, local) in members {
-            var arguments = [ttl, "PUBLISH", local.announce]
+            var arguments = [ttl, publishCommand, local.announce]
             for (connection, member) in local.members { arguments += [memberID(connection), member.user, member.info ?? ""] }
-            call("relay_presence_refresh", keys: RedisKeys.presence(channel), arguments)
+            call("relay_presence_refresh", keys: RedisKeys.presence(channel), arguments) { [unowned self] result in
+                if case .success(let value) = result { appendTransitions(value, channel: channel) }
+            }
         }
         for (user, set) in connections {
             call("relay_connections_refresh", keys: [RedisKeys.connections(user)],
-                 ["PUBLISH", RedisKeys.status(user), ttl] + set.map(memberID))
+                 [publishCommand, RedisKeys.status(user), user, ttl] + set.map(memberID)) { [unowned self] result in
+                if case .success(let value) = result { appendTransitions(value, channel: nil) }
+            }
         }
         // This node's records for the survivors, written again each time: a node taken for dead
         // while paused (and reaped) or a Redis that lost its data gets them back.
         if !members.isEmpty {
-            commands.send(["SADD", RedisKeys.nodeChannels(engine.node)] + members.map { ($0.value.announce.isEmpty ? "-" : "J") + $0.key })
+            sendCommand(["SADD", RedisKeys.nodeChannels(engine.node)] + members.map { ($0.value.announce.isEmpty ? "-" : "J") + $0.key })
         }
-        if !connections.isEmpty { commands.send(["SADD", RedisKeys.nodeUsers(engine.node)] + Array(connections.keys)) }
+        if !connections.isEmpty { sendCommand(["SADD", RedisKeys.nodeUsers(engine.node)] + Array(connections.keys)) }
         if loop.index == 0 { NodeRegistry(broker: self).beat() }
     }
 
-    /// For `NodeRegistry`.
+    /// A plain command, routed by its key (the first argument after the command's name).
     func sendCommand(_ arguments: [String], completion: @escaping (Result<RESPValue, RedisError>) -> Void = { _ in }) {
-        commands.send(arguments, completion: completion)
+        shards.send(arguments, key: arguments[1], completion: completion)
     }
 
-    func callFunction(_ function: String, keys: [String], _ arguments: [String]) {
-        call(function, keys: keys, arguments)
+    /// A purge by the reaper: the transitions it made go to the events stream.
+    func purge(_ function: String, keys: [String], _ arguments: [String], channel: String?) {
+        call(function, keys: keys, arguments) { [unowned self] result in
+            if case .success(let value) = result { appendTransitions(value, channel: channel) }
+        }
+    }
+
+    // MARK: Events
+
+    /// Appends to the API's events stream; not queued while Redis is away (counted and logged).
+    private func appendEvent(_ type: RelayEvent.Kind, user: String, client: String, channel: String? = nil,
+                             reason: String = "", code: UInt16? = nil) {
+        guard engine.settings.eventsMaxEntries > 0 else { return }
+        let event = RelayEvent(kind: type, user: user, client: client, channel: channel, reason: reason, code: code)
+        sendCommand(event.command(maxEntries: engine.settings.eventsMaxEntries, node: engine.node, time: Clock.wallMilliseconds())) { [unowned self] result in
+            if case .failure = result { eventsLost += 1 }
+        }
+    }
+
+    /// The transitions a function reported (`{result, {{type, user, client, reason}...}}`).
+    private func appendTransitions(_ reply: RESPValue, channel: String?) {
+        guard let parts = reply.array, parts.count == 2, let transitions = parts[1].array else { return }
+        for transition in transitions {
+            guard let fields = transition.array, fields.count == 4, let name = fields[0].string, let kind = RelayEvent.Kind(rawValue: name),
+                  let user = fields[1].string, let client = fields[2].string, let reason = fields[3].string else { continue }
+            appendEvent(kind, user: user, client: client, channel: kind.isPresence ? channel : nil, reason: reason)
+        }
     }
 }

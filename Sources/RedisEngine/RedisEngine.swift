@@ -17,6 +17,10 @@ public final class RedisEngine: Engine {
         public var linger = 2.0
         /// The inbox stream's bound in entries (publishes are refused past it).
         public var inboxMaxEntries = 100_000
+        /// The events stream's approximate bound in entries (0: no events stream).
+        public var eventsMaxEntries = 100_000
+        /// A Redis Cluster: `endpoint` is one of its nodes, the others are found from it.
+        public var cluster = false
         public var connectTimeout = 2.0
         public var replyTimeout = 5.0
 

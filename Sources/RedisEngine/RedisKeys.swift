@@ -17,8 +17,11 @@ enum RedisKeys {
     static func connections(_ user: String) -> String { "relay:user:{\(user)}:connections" }
 
     static let inbox = "relay:inbox"
-    /// The leases of the entries the server API's readers hold: id → until when (ms).
-    static let inboxLeases = "relay:inbox:leases"
+    /// The leases of the entries the server API's readers hold: id → until when (ms). Its hash
+    /// tag puts it in the inbox's slot.
+    static let inboxLeases = "{relay:inbox}:leases"
+    /// The events stream the API consumes (connects, disconnects, joins, leaves, online, offline).
+    static let events = "relay:events"
     /// The consumer group the server API's inbox endpoints read with.
     static let inboxGroup = "relay"
     static let nodes = "relay:nodes"

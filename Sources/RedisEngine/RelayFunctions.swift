@@ -49,7 +49,7 @@ local function kept_since(history, first, last, ttl, now)
   return out
 end
 
--- relay_publish: KEYS meta, history, idempotency, inbox.
+-- relay_publish: KEYS meta, history, idempotency, and inbox (not in a cluster: relay_inbox_add).
 -- ARGV pubsub channel, data (JSON), user ('' for the server), history size, history ttl ms,
 -- idempotency window ms, inbox max entries (0: no inbox), publish command, channel name,
 -- meta ttl ms.
@@ -91,6 +91,17 @@ local function relay_publish(keys, args)
   return {offset, epoch, 0}
 end
 
+-- relay_inbox_add: KEYS inbox. ARGV inbox max entries, channel, offset, epoch, user, data. In a
+-- cluster, where the inbox is not in the channel's slot, the inbox entry of a publication
+-- relay_publish made. Returns the entry id; an error INBOXFULL when the inbox is full.
+local function relay_inbox_add(keys, args)
+  if redis.call('XLEN', keys[1]) >= tonumber(args[1]) then
+    return redis.error_reply('INBOXFULL the inbox is full')
+  end
+  return redis.call('XADD', keys[1], '*', 'channel', args[2], 'offset', args[3], 'epoch', args[4],
+                    'user', args[5], 'data', args[6], 'time', now_ms())
+end
+
 -- relay_position: KEYS meta, history. ARGV since offset ('' for none), since epoch, meta ttl ms,
 -- history ttl ms. Returns {offset, epoch, recovered (0 or 1), envelopes after since...}.
 local function relay_position(keys, args)
@@ -129,6 +140,21 @@ local function relay_history(keys, args)
   return reply
 end
 
+-- What a call changed that the API's events stream reports (users joining or leaving a
+-- channel, going online or offline, connections found expired): returned to Relay, which
+-- appends them to `relay:events`, a key of another slot in a cluster. Reset by each call.
+local transitions = {}
+
+local function note(kind, user, client, reason)
+  transitions[#transitions + 1] = {kind, user, client, reason or ''}
+end
+
+local function with_transitions(result)
+  local reply = {result, transitions}
+  transitions = {}
+  return reply
+end
+
 -- Presence of a channel: KEYS members (hash member -> {"user","info"}), expiry (zset member ->
 -- ms), users (hash user -> connections). A member is "<node>/<connection>".
 
@@ -136,7 +162,7 @@ local function announce(command, pubsub, envelope)
   if pubsub ~= '' then redis.call(command, pubsub, envelope) end
 end
 
-local function remove_member(keys, member, command, pubsub)
+local function remove_member(keys, member, command, pubsub, reason)
   local json = redis.call('HGET', keys[1], member)
   if not json then return false end
   redis.call('HDEL', keys[1], member)
@@ -145,6 +171,7 @@ local function remove_member(keys, member, command, pubsub)
   if redis.call('HINCRBY', keys[3], user, -1) <= 0 then
     redis.call('HDEL', keys[3], user)
     announce(command, pubsub, '{"v":1,"type":"leave","user":' .. cjson.encode(user) .. '}')
+    note('leave', user, member, reason)
   end
   return true
 end
@@ -152,7 +179,7 @@ end
 -- Members whose replica stopped refreshing them leave (and are announced, once).
 local function purge_members(keys, command, pubsub, now)
   local expired = redis.call('ZRANGEBYSCORE', keys[2], '-inf', now)
-  for _, member in ipairs(expired) do remove_member(keys, member, command, pubsub) end
+  for _, member in ipairs(expired) do remove_member(keys, member, command, pubsub, 'expired') end
 end
 
 local function add_member(keys, member, user, info, expires, command, pubsub)
@@ -165,6 +192,7 @@ local function add_member(keys, member, user, info, expires, command, pubsub)
     local join = '{"v":1,"type":"join","member":' .. cjson.encode(member) .. ',"user":' .. cjson.encode(user)
     if info ~= '' then join = join .. ',"info":' .. info end
     announce(command, pubsub, join .. '}')
+    note('join', user, member)
   end
   return 1
 end
@@ -176,26 +204,31 @@ local function keep_keys(keys, ttl)
 end
 
 -- relay_join: ARGV member, user, info ('' for none), ttl ms, publish command, pubsub channel for
--- join/leave ('' when the namespace does not announce them).
+-- join/leave ('' when the namespace does not announce them). Returns {added, transitions}.
 local function relay_join(keys, args)
+  transitions = {}
   local now, ttl = now_ms(), tonumber(args[4])
   purge_members(keys, args[5], args[6], now)
   local added = add_member(keys, args[1], args[2], args[3], now + ttl, args[5], args[6])
   keep_keys(keys, ttl)
-  return added
+  return with_transitions(added)
 end
 
--- relay_leave: ARGV member, publish command, pubsub channel ('' for none).
+-- relay_leave: ARGV member, publish command, pubsub channel ('' for none), reason. Returns
+-- {removed, transitions}.
 local function relay_leave(keys, args)
+  transitions = {}
   purge_members(keys, args[2], args[3], now_ms())
-  if remove_member(keys, args[1], args[2], args[3]) then return 1 end
-  return 0
+  local removed = 0
+  if remove_member(keys, args[1], args[2], args[3], args[4]) then removed = 1 end
+  return with_transitions(removed)
 end
 
 -- relay_presence_refresh: ARGV ttl ms, publish command, pubsub ('' for none), then triples of
 -- member, user, info. Extends the members' expiry, and adds back any that were lost (a Redis
--- restarted empty), announcing them like a join.
+-- restarted empty), announcing them like a join. Returns {1, transitions}.
 local function relay_presence_refresh(keys, args)
+  transitions = {}
   local now, ttl = now_ms(), tonumber(args[1])
   purge_members(keys, args[2], args[3], now)
   for i = 4, #args, 3 do
@@ -203,17 +236,34 @@ local function relay_presence_refresh(keys, args)
     add_member(keys, args[i], args[i + 1], args[i + 2], now + ttl, args[2], args[3])
   end
   keep_keys(keys, ttl)
-  return 1
+  return with_transitions(1)
 end
 
--- relay_presence: ARGV publish command, pubsub ('' for none). Returns the members' JSON.
-local function relay_presence(keys, args)
+-- relay_presence_purge: ARGV publish command, pubsub ('' for none). Removes the expired
+-- members, announcing their leaves. Returns {1, transitions}.
+local function relay_presence_purge(keys, args)
+  transitions = {}
   purge_members(keys, args[1], args[2], now_ms())
-  return redis.call('HVALS', keys[1])
+  return with_transitions(1)
+end
+
+-- relay_presence (the API's and Relay's presence reads): the members' JSON, without the expired
+-- ones, which the next refresh or reaping removes and announces. Read-only.
+local function relay_presence(keys, args)
+  local live = redis.call('ZRANGEBYSCORE', keys[2], '(' .. now_ms(), '+inf')
+  local out = {}
+  -- In chunks: Lua's unpack has a limit of a few thousand values.
+  for first = 1, #live, 1000 do
+    local members = redis.call('HMGET', keys[1], unpack(live, first, math.min(first + 999, #live)))
+    for _, json in ipairs(members) do
+      if json then out[#out + 1] = json end
+    end
+  end
+  return out
 end
 
 -- A user's connections: KEYS connections (zset member -> expiry ms). ARGV always starts with
--- the publish command and the user's status pubsub channel.
+-- the publish command, the user's status pubsub channel and the user.
 
 local function status(args, online)
   local word = 'false'
@@ -223,46 +273,70 @@ end
 
 -- Expired connections go; the user's going offline through them is announced.
 local function purge_connections(key, args, now)
-  if redis.call('ZREMRANGEBYSCORE', key, '-inf', now) > 0 and redis.call('ZCARD', key) == 0 then
+  local expired = redis.call('ZRANGEBYSCORE', key, '-inf', now)
+  if #expired == 0 then return end
+  for _, member in ipairs(expired) do note('disconnect', args[3], member, 'expired') end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('ZCARD', key) == 0 then
     status(args, false)
+    note('offline', args[3], '')
   end
 end
 
--- relay_connect: ARGV command, status pubsub, member, ttl ms. Returns the user's connections.
+-- relay_connect: ARGV command, status pubsub, user, member, ttl ms. Returns {the user's
+-- connections, transitions}.
 local function relay_connect(keys, args)
+  transitions = {}
+  local now, ttl = now_ms(), tonumber(args[5])
+  purge_connections(keys[1], args, now)
+  local before = redis.call('ZCARD', keys[1])
+  redis.call('ZADD', keys[1], now + ttl, args[4])
+  redis.call('PEXPIRE', keys[1], ttl * 3 + 10000)
+  if before == 0 then
+    status(args, true)
+    note('online', args[3], args[4])
+  end
+  return with_transitions(redis.call('ZCARD', keys[1]))
+end
+
+-- relay_disconnect: ARGV command, status pubsub, user, member. Returns {1, transitions}.
+local function relay_disconnect(keys, args)
+  transitions = {}
+  purge_connections(keys[1], args, now_ms())
+  if redis.call('ZREM', keys[1], args[4]) == 1 and redis.call('ZCARD', keys[1]) == 0 then
+    status(args, false)
+    note('offline', args[3], args[4])
+  end
+  return with_transitions(1)
+end
+
+-- relay_connections_refresh: ARGV command, status pubsub, user, ttl ms, members... Returns
+-- {1, transitions}.
+local function relay_connections_refresh(keys, args)
+  transitions = {}
   local now, ttl = now_ms(), tonumber(args[4])
   purge_connections(keys[1], args, now)
   local before = redis.call('ZCARD', keys[1])
-  redis.call('ZADD', keys[1], now + ttl, args[3])
+  for i = 5, #args do redis.call('ZADD', keys[1], now + ttl, args[i]) end
   redis.call('PEXPIRE', keys[1], ttl * 3 + 10000)
-  if before == 0 then status(args, true) end
-  return redis.call('ZCARD', keys[1])
-end
-
--- relay_disconnect: ARGV command, status pubsub, member.
-local function relay_disconnect(keys, args)
-  purge_connections(keys[1], args, now_ms())
-  if redis.call('ZREM', keys[1], args[3]) == 1 and redis.call('ZCARD', keys[1]) == 0 then
-    status(args, false)
+  if before == 0 and #args >= 5 then
+    status(args, true)
+    note('online', args[3], args[5])
   end
-  return 1
+  return with_transitions(1)
 end
 
--- relay_connections_refresh: ARGV command, status pubsub, ttl ms, members...
-local function relay_connections_refresh(keys, args)
-  local now, ttl = now_ms(), tonumber(args[3])
-  purge_connections(keys[1], args, now)
-  local before = redis.call('ZCARD', keys[1])
-  for i = 4, #args do redis.call('ZADD', keys[1], now + ttl, args[i]) end
-  redis.call('PEXPIRE', keys[1], ttl * 3 + 10000)
-  if before == 0 and #args >= 4 then status(args, true) end
-  return 1
-end
-
--- relay_online: ARGV command, status pubsub. Returns the user's connections.
-local function relay_online(keys, args)
+-- relay_connections_purge: ARGV command, status pubsub, user. Removes the expired connections,
+-- announcing the user offline if they were the last. Returns {1, transitions}.
+local function relay_connections_purge(keys, args)
+  transitions = {}
   purge_connections(keys[1], args, now_ms())
-  return redis.call('ZCARD', keys[1])
+  return with_transitions(1)
+end
+
+-- relay_online (the API's and Relay's online reads): the user's live connections. Read-only.
+local function relay_online(keys, args)
+  return redis.call('ZCOUNT', keys[1], '(' .. now_ms(), '+inf')
 end
 
 -- relay_throttle: KEYS the throttle key. ARGV interval ms (0: clear). Returns 1 when a frame
@@ -321,16 +395,19 @@ end
 redis.register_function('relay_inbox_read', relay_inbox_read)
 redis.register_function('relay_inbox_ack', relay_inbox_ack)
 redis.register_function('relay_publish', relay_publish)
+redis.register_function('relay_inbox_add', relay_inbox_add)
 redis.register_function('relay_position', relay_position)
 redis.register_function('relay_history', relay_history)
 redis.register_function('relay_join', relay_join)
 redis.register_function('relay_leave', relay_leave)
 redis.register_function('relay_presence_refresh', relay_presence_refresh)
-redis.register_function('relay_presence', relay_presence)
+redis.register_function{function_name = 'relay_presence', callback = relay_presence, flags = {'no-writes'}}
+redis.register_function('relay_presence_purge', relay_presence_purge)
 redis.register_function('relay_connect', relay_connect)
 redis.register_function('relay_disconnect', relay_disconnect)
 redis.register_function('relay_connections_refresh', relay_connections_refresh)
-redis.register_function('relay_online', relay_online)
+redis.register_function{function_name = 'relay_online', callback = relay_online, flags = {'no-writes'}}
+redis.register_function('relay_connections_purge', relay_connections_purge)
 redis.register_function('relay_throttle', relay_throttle)
 """#
 }

@@ -53,6 +53,9 @@ public final class Connection: EventHandler, Flushable {
     private var interest: UInt32 = 0
     /// The subprotocol agreed at the handshake, if any.
     public private(set) var subprotocol: String?
+    /// How the connection ended, once it has (nil while open): for the application's
+    /// `connectionClosed`.
+    public private(set) var ending: ConnectionEnding?
 
     init(fd: Int32, id: UInt64, server: LoopServer) {
         self.fd = fd
@@ -279,6 +282,7 @@ public final class Connection: EventHandler, Flushable {
     }
 
     private func closeReceived(_ code: CloseCode?, reason: UnsafeRawBufferPointer) {
+        if ending == nil { ending = .closedByPeer(code: code?.rawValue) }
         if phase == .open {
             // Echo the peer's code (§5.5.1); a close without a code is answered with 1000.
             sendFrame(.close, payload: FrameWriter.closePayload(code ?? .normal))
@@ -290,6 +294,7 @@ public final class Connection: EventHandler, Flushable {
 
     /// Fails the connection (§7.1.7): a close frame with `code`, then no more reading of frames.
     private func fail(_ code: CloseCode, reason: String) {
+        if ending == nil { ending = .failed(code: code.rawValue, reason: reason) }
         if phase == .open {
             sendFrame(.close, payload: FrameWriter.closePayload(code, reason: reason))
             guard finishOpen() else { return }
@@ -300,6 +305,7 @@ public final class Connection: EventHandler, Flushable {
     /// Starts the closing handshake from our side.
     public func close(_ code: CloseCode = .normal, reason: String = "") {
         guard phase == .open else { return }
+        if ending == nil { ending = .closedByServer(code: code.rawValue, reason: reason) }
         sendFrame(.close, payload: FrameWriter.closePayload(code, reason: reason))
         guard finishOpen() else { return }
         phase = .closeSent
@@ -484,6 +490,7 @@ public final class Connection: EventHandler, Flushable {
                 arm(.ping, after: server.pingInterval)
             } else {
                 log(.info, "ping timeout: no answer from the peer")
+                if ending == nil { ending = .pingTimeout }
                 abort()
             }
         case .close:
@@ -500,6 +507,7 @@ public final class Connection: EventHandler, Flushable {
     public func abort() {
         guard phase != .closed else { return }
         let wasOpen = phase == .open
+        if ending == nil { ending = .lost }
         if wasOpen { server.stats.closed &+= 1 }
         // Closed first: the application may call back into this connection from connectionClosed.
         phase = .closed

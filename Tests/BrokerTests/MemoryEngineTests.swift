@@ -199,9 +199,9 @@ final class MemoryEngineTests: XCTestCase {
             broker.online(users: ["alice", "bob"], watch: false) { done(try! $0.get()) }
         }
         XCTAssertEqual(now, ["alice": true, "bob": false])
-        let _: Bool = on(0) { broker, done in broker.userDisconnected("alice", connection: 1); done(true) }
+        let _: Bool = on(0) { broker, done in broker.userDisconnected("alice", connection: 1, cause: .lost); done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true"], "still online on loop 1")
-        let _: Bool = on(1) { broker, done in broker.userDisconnected("alice", connection: 1); done(true) }
+        let _: Bool = on(1) { broker, done in broker.userDisconnected("alice", connection: 1, cause: .lost); done(true) }
         XCTAssertEqual(deliveries(), ["2>status:alice:true", "2>status:alice:false"])
         let _: Bool = on(2) { broker, done in broker.unwatch(users: ["alice", "bob"]); done(true) }
         let _: Bool = on(1) { broker, done in broker.userConnected("alice", connection: 1) { _ in }; done(true) }
@@ -250,7 +250,7 @@ final class MemoryEngineTests: XCTestCase {
             on(index) { broker, done in broker.userConnected("carol", connection: 1) { done(try! $0.get()) } }
         }
         XCTAssertEqual(counts, [1, 2, 3])
-        let _: Bool = on(1) { broker, done in broker.userDisconnected("carol", connection: 1); done(true) }
+        let _: Bool = on(1) { broker, done in broker.userDisconnected("carol", connection: 1, cause: .lost); done(true) }
         let next: Int = on(2) { broker, done in broker.userConnected("carol", connection: 1) { done(try! $0.get()) } }
         XCTAssertEqual(next, 3)
     }

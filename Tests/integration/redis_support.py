@@ -69,10 +69,10 @@ class RedisServer:
     def log_path(self) -> Path:
         return self.workdir / "redis.log"
 
-    def start(self, port: int | None = None, persistent: bool = False) -> "RedisServer":
+    def start(self, port: int | None = None, persistent: bool = False, extra: list[str] = ()) -> "RedisServer":
         """Starts redis-server on `port` (None: the port of the previous start, or a free one the
         first time) and waits until it answers. `persistent`: an append-only file, fsynced on
-        every write, kept across stop() and start()."""
+        every write, kept across stop() and start(). `extra`: more redis-server options."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         port = port if port is not None else self.port
         self.persistent = persistent
@@ -82,7 +82,7 @@ class RedisServer:
             self.port = port if port is not None else free_port()
             self.proc = subprocess.Popen(
                 [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
-                 "--dir", str(self.workdir), "--logfile", str(self.log_path)],
+                 "--dir", str(self.workdir), "--logfile", str(self.log_path), *extra],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             if self._wait_ready():
                 return self
@@ -142,3 +142,82 @@ class RedisServer:
     def __exit__(self, *exc) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class RedisCluster:
+    """A Redis Cluster of `masters` masters (no replicas) on free loopback ports, made with
+    `redis-cli --cluster create` as an operator would. `url` names the first node (Relay's seed).
+    Use as a context manager or call stop()."""
+
+    def __init__(self, masters: int = 3):
+        self.servers = [RedisServer() for _ in range(masters)]
+
+    def __enter__(self) -> "RedisCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self.servers[0].url
+
+    def start(self) -> "RedisCluster":
+        for server in self.servers:
+            server.start(extra=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                "--cluster-node-timeout", "3000"])
+        addresses = [f"127.0.0.1:{server.port}" for server in self.servers]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + 30
+        while not all(self._agrees(server) for server in self.servers):
+            assert time.monotonic() < deadline, "the cluster did not converge"
+            time.sleep(0.1)
+        return self
+
+    def _agrees(self, server: RedisServer) -> bool:
+        with server.client() as client:
+            info = client.execute_command("CLUSTER", "INFO")
+            if isinstance(info, bytes):
+                info = info.decode()
+            return "cluster_state:ok" in str(info) and len(client.execute_command("CLUSTER", "SLOTS")) == len(self.servers)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def keyslot(self, key: str) -> int:
+        with self.servers[0].client() as client:
+            return int(client.execute_command("CLUSTER", "KEYSLOT", key))
+
+    def owner(self, key: str) -> RedisServer:
+        """The master that serves the key's slot."""
+        slot = self.keyslot(key)
+        with self.servers[0].client() as client:
+            for start, end, master, *_ in client.execute_command("CLUSTER", "SLOTS"):
+                if start <= slot <= end:
+                    return next(server for server in self.servers if server.port == int(master[1]))
+        raise AssertionError(f"no master serves slot {slot}")
+
+    def client_for(self, key: str) -> redis.Redis:
+        """A plain client of the key's master (for FCALL, SPUBLISH, XRANGE on that key)."""
+        return self.owner(key).client()
+
+    def move_slot(self, key: str, target: RedisServer) -> None:
+        """Moves the key's slot, with its keys, to `target`, the way `redis-cli --cluster reshard`
+        does: IMPORTING and MIGRATING, MIGRATE in batches, then the new owner on every node."""
+        slot = self.keyslot(key)
+        source = self.owner(key)
+        assert source is not target
+        with source.client() as from_, target.client() as to:
+            source_id, target_id = from_.execute_command("CLUSTER", "MYID"), to.execute_command("CLUSTER", "MYID")
+            to.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+            from_.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+            while keys := from_.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+                from_.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+            to.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+            from_.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        for server in self.servers:
+            if server not in (source, target):
+                with server.client() as other:
+                    other.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)

@@ -181,37 +181,45 @@ def join(r, channel, member, user, ttl_ms=30_000, info="", announce=True):
                    api.pubsub_channel(channel) if announce else "")
 
 
-def leave(r, channel, member):
-    return r.fcall("relay_leave", 3, *api.presence_keys(channel), member, "PUBLISH", api.pubsub_channel(channel))
+def leave(r, channel, member, reason="left"):
+    return r.fcall("relay_leave", 3, *api.presence_keys(channel), member, "PUBLISH", api.pubsub_channel(channel), reason)
+
+
+def purge_presence(r, channel, announce=True):
+    return r.fcall("relay_presence_purge", 3, *api.presence_keys(channel), "PUBLISH",
+                   api.pubsub_channel(channel) if announce else "")
 
 
 def test_presence_announces_join_and_leave_once_per_user(redis_server, r):
+    """The functions Relay calls reply with the transitions they made, which Relay appends to the
+    events stream: one join and one leave per user, however many connections."""
     listener = Listener(redis_server, api.pubsub_channel(CHANNEL))
     pub = api.pubsub_channel(CHANNEL)
-    assert join(r, CHANNEL, "node1/1", "alice") == 1
-    assert join(r, CHANNEL, "node2/5", "alice") == 1
-    assert join(r, CHANNEL, "node2/5", "alice") == 0, "the same connection twice"
-    assert join(r, CHANNEL, "node1/2", "bob", info='{"name":"Bob"}') == 1
+    assert join(r, CHANNEL, "node1/1", "alice") == [1, [["join", "alice", "node1/1", ""]]]
+    assert join(r, CHANNEL, "node2/5", "alice") == [1, []]
+    assert join(r, CHANNEL, "node2/5", "alice") == [0, []], "the same connection twice"
+    assert join(r, CHANNEL, "node1/2", "bob", info='{"name":"Bob"}')[0] == 1
     assert listener.messages() == [
         (pub, r'{"v":1,"type":"join","member":"node1\/1","user":"alice"}'),
         (pub, r'{"v":1,"type":"join","member":"node1\/2","user":"bob","info":{"name":"Bob"}}')]
 
-    members = r.fcall("relay_presence", 3, *api.presence_keys(CHANNEL), "PUBLISH", pub)
+    members = r.fcall_ro("relay_presence", 3, *api.presence_keys(CHANNEL))
     assert sorted(members) == ['{"user":"alice"}', '{"user":"alice"}', '{"user":"bob","info":{"name":"Bob"}}']
-    assert api.presence(r, CHANNEL, join_leave=True) == [
+    assert api.presence(r, CHANNEL) == [
         {"user": "alice", "connections": 2}, {"user": "bob", "connections": 1, "info": {"name": "Bob"}}]
 
-    assert leave(r, CHANNEL, "node1/1") == 1
+    assert leave(r, CHANNEL, "node1/1") == [1, []]
     assert listener.messages() == [], "alice still has a connection"
-    assert leave(r, CHANNEL, "node2/5") == 1
-    assert leave(r, CHANNEL, "node2/5") == 0
+    assert leave(r, CHANNEL, "node2/5") == [1, [["leave", "alice", "node2/5", "left"]]]
+    assert leave(r, CHANNEL, "node2/5") == [0, []]
     assert listener.messages() == [(pub, '{"v":1,"type":"leave","user":"alice"}')]
-    assert api.presence(r, CHANNEL, join_leave=True) == [{"user": "bob", "connections": 1, "info": {"name": "Bob"}}]
+    assert api.presence(r, CHANNEL) == [{"user": "bob", "connections": 1, "info": {"name": "Bob"}}]
 
 
-def test_expired_members_leave_once_on_the_next_read(redis_server, r):
-    """A replica killed with -9 stops refreshing: its members expire, and whoever touches the
-    channel next (a read, a join, a surviving node's reaper) announces their leave, once."""
+def test_expired_members_are_hidden_at_once_and_leave_once_when_purged(redis_server, r):
+    """A replica killed with -9 stops refreshing: its members expire. Reads leave them out at once
+    without writing; the next purge (a surviving node's reaper, a join or refresh on the channel)
+    removes them and announces their leave, once."""
     listener = Listener(redis_server, api.pubsub_channel(CHANNEL))
     pub = api.pubsub_channel(CHANNEL)
     join(r, CHANNEL, "dead/1", "carol", ttl_ms=150)
@@ -219,61 +227,65 @@ def test_expired_members_leave_once_on_the_next_read(redis_server, r):
     join(r, CHANNEL, "live/1", "dave")
     assert len(listener.messages()) == 2
     time.sleep(0.3)
-    assert api.presence(r, CHANNEL, join_leave=True) == [{"user": "dave", "connections": 1}]
-    assert api.presence(r, CHANNEL, join_leave=True) == [{"user": "dave", "connections": 1}]
+    assert api.presence(r, CHANNEL) == [{"user": "dave", "connections": 1}]
+    assert listener.messages() == [], "a read announces nothing"
+    assert purge_presence(r, CHANNEL) == [1, [["leave", "carol", "dead/2", "expired"]]]
+    assert purge_presence(r, CHANNEL) == [1, []]
     assert listener.messages() == [(pub, '{"v":1,"type":"leave","user":"carol"}')]
 
-    # Read with "" (a namespace without join_leave), the purge says nothing.
-    join(r, "conversation:9", "dead/1", "erin", ttl_ms=1000, announce=False)
-    time.sleep(1.2)
-    assert r.exists(api.channel_key("conversation:9", "presence"))
+    # Purged with "" (a namespace without join_leave), nothing is published.
+    join(r, "conversation:9", "dead/1", "erin", ttl_ms=200, announce=False)
+    time.sleep(0.3)
     assert api.presence(r, "conversation:9") == []
+    assert purge_presence(r, "conversation:9", announce=False)[1] == [["leave", "erin", "dead/1", "expired"]]
     assert listener.messages() == []
 
 
 # Online status
 
 def connect(r, user, member, ttl_ms=30_000):
-    return r.fcall("relay_connect", 1, api.connections_key(user), "PUBLISH", api.status_channel(user), member, ttl_ms)
+    return r.fcall("relay_connect", 1, api.connections_key(user), "PUBLISH", api.status_channel(user), user, member, ttl_ms)
 
 
 def disconnect(r, user, member):
-    return r.fcall("relay_disconnect", 1, api.connections_key(user), "PUBLISH", api.status_channel(user), member)
+    return r.fcall("relay_disconnect", 1, api.connections_key(user), "PUBLISH", api.status_channel(user), user, member)
+
+
+def purge_connections(r, user):
+    return r.fcall("relay_connections_purge", 1, api.connections_key(user), "PUBLISH", api.status_channel(user), user)
 
 
 def test_status_is_announced_once_per_transition(redis_server, r):
     status = api.status_channel("tutor1")
     listener = Listener(redis_server, status)
     assert not api.is_online(r, "tutor1")
-    assert connect(r, "tutor1", "node1/3") == 1
-    assert connect(r, "tutor1", "node2/8") == 2
+    assert connect(r, "tutor1", "node1/3") == [1, [["online", "tutor1", "node1/3", ""]]]
+    assert connect(r, "tutor1", "node2/8") == [2, []]
     assert api.is_online(r, "tutor1")
     assert listener.messages() == [(status, '{"v":1,"type":"status","online":true}')]
-    disconnect(r, "tutor1", "node1/3")
+    assert disconnect(r, "tutor1", "node1/3") == [1, []]
     assert listener.messages() == []
-    disconnect(r, "tutor1", "node2/8")
-    disconnect(r, "tutor1", "node2/8")
+    assert disconnect(r, "tutor1", "node2/8") == [1, [["offline", "tutor1", "node2/8", ""]]]
+    assert disconnect(r, "tutor1", "node2/8") == [1, []]
     assert listener.messages() == [(status, '{"v":1,"type":"status","online":false}')]
     assert not api.is_online(r, "tutor1")
 
-    # A dead replica's connections expire; the next read announces the user offline, once (the
-    # key itself lives three times the TTL plus 10 s, longer than a survivor takes to reap).
-    connect(r, "tutor1", "dead/1", ttl_ms=1000)
-    time.sleep(1.2)
-    assert not api.is_online(r, "tutor1")
-    assert not api.is_online(r, "tutor1")
-    assert listener.messages() == [(status, '{"v":1,"type":"status","online":true}'),
-                                   (status, '{"v":1,"type":"status","online":false}')]
 
-
-def test_expired_connections_are_announced_offline_even_when_read_late(redis_server, r):
+def test_expired_connections_are_offline_at_once_and_announced_once_when_purged(redis_server, r):
+    """A dead replica's connections expire: reads count them out at once; the purge (a surviving
+    node's reaper) reports each as a disconnect and announces the user offline, once."""
     status = api.status_channel("tutor3")
     listener = Listener(redis_server, status)
     connect(r, "tutor3", "dead/1", ttl_ms=100)
+    connect(r, "tutor3", "dead/2", ttl_ms=100)
     time.sleep(0.3)
     assert not api.is_online(r, "tutor3")
-    assert [payload for _, payload in listener.messages()] == [
-        '{"v":1,"type":"status","online":true}', '{"v":1,"type":"status","online":false}']
+    assert [payload for _, payload in listener.messages()] == ['{"v":1,"type":"status","online":true}']
+    assert purge_connections(r, "tutor3") == [1, [
+        ["disconnect", "tutor3", "dead/1", "expired"], ["disconnect", "tutor3", "dead/2", "expired"],
+        ["offline", "tutor3", "", ""]]]
+    assert purge_connections(r, "tutor3") == [1, []]
+    assert [payload for _, payload in listener.messages()] == ['{"v":1,"type":"status","online":false}']
 
 
 def test_reconnect_after_an_expired_connection_is_offline_then_online(redis_server, r):
@@ -281,7 +293,8 @@ def test_reconnect_after_an_expired_connection_is_offline_then_online(redis_serv
     listener = Listener(redis_server, status)
     connect(r, "tutor2", "dead/1", ttl_ms=300)
     time.sleep(0.4)
-    connect(r, "tutor2", "live/1")
+    assert connect(r, "tutor2", "live/1")[1] == [
+        ["disconnect", "tutor2", "dead/1", "expired"], ["offline", "tutor2", "", ""], ["online", "tutor2", "live/1", ""]]
     assert [payload for _, payload in listener.messages()] == [
         '{"v":1,"type":"status","online":true}', '{"v":1,"type":"status","online":false}',
         '{"v":1,"type":"status","online":true}']

@@ -249,9 +249,10 @@ class Follower:
     `resubscribe` (the engine could not fill a gap by itself) it subscribes again with `since`,
     as docs/PROTOCOL.md tells clients to."""
 
-    def __init__(self, client, position: dict):
+    def __init__(self, client, position: dict, channel: str = CHANNEL):
         self.client = client
         self.position = position
+        self.channel = channel
         self.received: list[int] = []
         self.resubscribes = 0
 
@@ -259,14 +260,27 @@ class Follower:
         deadline = time.monotonic() + timeout
         while len(self.received) < until:
             push = await self.client.push(timeout=max(0.0, deadline - time.monotonic()))
-            if push["push"] == "publication":
+            if push["push"] == "publication" and push["channel"] == self.channel:
                 self.received.append(push["pub"]["data"]["n"])
                 self.position["offset"] = push["pub"]["offset"]
             elif push["push"] == "unsubscribed" and push["reason"] == "resubscribe":
                 self.resubscribes += 1
-                reply = await self.client.ok("subscribe", channel=CHANNEL, since=dict(self.position))
+                reply = await self.client.ok("subscribe", channel=self.channel, since=dict(self.position))
                 assert reply["recovered"] is True, reply
             # join, leave and other pushes are not what this test counts
+
+
+async def publish_retrying(publisher, channel: str, n: int) -> int:
+    """Publishes {"n": n} under the key `n<n>`, retrying `unavailable` with the same key as clients
+    do (docs/PROTOCOL.md); returns how many retries it took."""
+    retries = 0
+    while True:
+        reply = await publisher.call("publish", channel=channel, data={"n": n}, key=f"n{n}")
+        if "result" in reply:
+            return retries
+        assert reply["error"]["code"] == "unavailable", reply
+        retries += 1
+        await asyncio.sleep(0.05)
 
 
 def test_redis_restarted_mid_traffic_loses_and_repeats_nothing(replicas, redis_server):
@@ -292,13 +306,7 @@ def test_redis_restarted_mid_traffic_loses_and_repeats_nothing(replicas, redis_s
                 if n == total // 3:
                     redis_server.stop()
                     redis_server.start(persistent=True)
-                while True:
-                    reply = await publisher.call("publish", channel=CHANNEL, data={"n": n}, key=f"n{n}")
-                    if "result" in reply:
-                        break
-                    assert reply["error"]["code"] == "unavailable", reply
-                    retries += 1
-                    await asyncio.sleep(0.05)
+                retries += await publish_retrying(publisher, CHANNEL, n)
             await asyncio.gather(*tasks)
             for follower in followers:
                 assert len(follower.received) == total
@@ -344,3 +352,62 @@ def test_client_messages_reach_the_api_once_through_a_consumer_group(replicas, r
     rows = store.db.execute('SELECT user, data FROM messages').fetchall()
     assert sorted(json.loads(data)["n"] for _, data in rows) == list(range(200))
     assert {user for user, _ in rows} == {"writer0", "writer1"}
+
+
+def test_the_events_stream_reports_connections_and_transitions_once(replicas, redis_server):
+    """`relay:events` (docs/REDIS.md): every connect and disconnect (with its reason and close
+    code), and each user's transitions as every replica's pushes show them: one join and leave
+    per user in a channel, one online and offline per user, however many connections and
+    replicas; a killed replica's are written by the survivor that reaps it."""
+    servers = replicas(2, presence_ttl=3)
+    r = redis_server.client()
+
+    def events(user: str) -> list[dict]:
+        return [fields for _, fields in r.xrange("relay:events") if fields["user"] == user]
+
+    async def scenario():
+        async with Clients(servers[0]) as left, Clients(servers[1]) as right:
+            first, _ = await subscriber(left, "alice")
+            second, _ = await subscriber(right, "alice")
+            bob, _ = await subscriber(right, "bob")
+            assert (await first.push("join", channel=CHANNEL))["user"] == "bob"
+            await first.close()
+            await asyncio.sleep(0.3)
+            status, _ = call(admin_port(servers[0]), "/api/disconnect", {"user": "alice", "reason": "banned"})
+            assert status == 200
+            assert await second.expect_close() == 4006
+            await asyncio.sleep(0.3)
+            servers[1].proc.send_signal(signal.SIGKILL)
+            servers[1].expected_exit = True
+            deadline = time.monotonic() + 15
+            while not any(event["type"] == "offline" for event in events("bob")):
+                assert time.monotonic() < deadline, events("bob")
+                await asyncio.sleep(0.2)
+
+    run_async(scenario(), timeout=40)
+
+    alice = events("alice")
+    first_client, second_client = alice[0]["client"], alice[3]["client"]
+    assert first_client != second_client
+    nodes = {event["node"] for event in alice}
+    assert len(nodes) == 2, "each replica writes its own connections' events"
+    assert [(e["type"], e.get("client"), e.get("channel"), e.get("reason"), e.get("code")) for e in alice] == [
+        ("connect", first_client, None, None, None),
+        ("online", first_client, None, None, None),
+        ("join", first_client, CHANNEL, None, None),
+        ("connect", second_client, None, None, None),
+        ("disconnect", first_client, None, "client_closed", "1000"),
+        ("disconnect", second_client, None, "banned", "4006"),
+        ("leave", second_client, CHANNEL, "left", None),
+        ("offline", second_client, None, None, None),
+    ]
+    assert all(int(event["time"]) > 0 for event in alice)
+
+    bob = events("bob")
+    assert [(e["type"], e.get("channel")) for e in bob[:3]] == [("connect", None), ("online", None), ("join", CHANNEL)]
+    # The survivor's reaping, in whichever order it purged the channel and the user.
+    reaped = bob[3:]
+    assert sorted((e["type"], e.get("channel"), e.get("reason")) for e in reaped) == [
+        ("disconnect", None, "expired"), ("leave", CHANNEL, "expired"), ("offline", None, None)]
+    assert {e["client"] for e in bob if e["type"] != "offline"} == {bob[0]["client"]}
+    assert {e["node"] for e in reaped} == {alice[0]["node"]}, "written by the survivor"
