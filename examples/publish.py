@@ -91,7 +91,8 @@ def disconnect_user(r: redis.Redis, user: str, reason: str = "disconnected_by_se
                     reconnect_after_ms: int | None = None) -> int:
     """Closes every connection of the user on every replica: a `disconnect` push and close 4006,
     or with `reconnect_after_ms` (0 to 3600000) a `reconnect` push and close 1012. Returns how
-    many Relay loops heard it (0: no Relay is connected to Redis; nothing happened)."""
+    many Relay loops heard it (0: no Relay is connected to Redis; nothing happened), but in a
+    cluster only those listening on the node that took the PUBLISH (0 proves nothing there)."""
     envelope = {"v": 1, "type": "disconnect", "user": user, "reason": reason}
     if reconnect_after_ms is not None:
         envelope["reconnect_after_ms"] = reconnect_after_ms

@@ -9,7 +9,8 @@ import WebSocket
 /// are counted by kind.
 final class ConnectionSwarm: WebSocketClientDelegate {
     struct Plan {
-        var endpoint: Endpoint
+        /// Connection N goes to `endpoints[N % count]`: several replicas share the load evenly.
+        var endpoints: [Endpoint]
         /// Global connection numbers (user `swarm-N`); tags are positions in this range.
         var numbers: Range<Int>
         var sources: SourceAddresses?
@@ -18,6 +19,8 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         var session: RelaySession?
         var maxMessageSize = 1 << 20
         var setupTimeout: UInt64
+
+        func endpoint(for number: Int) -> Endpoint { endpoints[number % endpoints.count] }
     }
 
     private unowned let loop: EventLoop
@@ -74,10 +77,10 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         opened += 1
         settingUp += 1
         do {
-            clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint, source: plan.sources?.address(for: number),
+            clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint(for: number), source: plan.sources?.address(for: number),
                                                subprotocols: plan.subprotocols, maxMessageSize: plan.maxMessageSize, delegate: self)
         } catch {
-            failSetup("connection \(number) to \(plan.endpoint): \(error)\(hint(for: error.errno))")
+            failSetup("connection \(number) to \(plan.endpoint(for: number)): \(error)\(hint(for: error.errno))")
         }
     }
 
@@ -139,7 +142,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     func clientEnded(_ client: WebSocketClient, _ failure: ClientFailure) {
         errors.add(failure.kind)
         clients[client.tag] = nil
-        guard setupOver else { return failSetup("connection \(number(client)) to \(plan.endpoint): \(failure)") }
+        guard setupOver else { return failSetup("connection \(number(client)) to \(plan.endpoint(for: number(client))): \(failure)") }
         alive -= 1
         onLost(client)
     }

@@ -5,8 +5,8 @@ import Reactor
 
 /// Where the connections go and how they are spread over addresses and processes.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The server's WebSocket URL, ws://HOST:PORT/PATH (a loopback address or localhost).")
-    var url: String
+    @Option(help: "The server's WebSocket URL, ws://HOST:PORT/PATH (a loopback address or localhost); repeat it for several replicas, which the connections take in turn.")
+    var url: [String]
     @Option(help: "Bind connections to these local addresses in turn, e.g. 127.0.0.2-127.0.0.9: each has its own ephemeral ports.")
     var sourceAddresses: String?
     @Option(help: "Connections setting up at once, per worker.")
@@ -19,6 +19,7 @@ struct ConnectionOptions: ParsableArguments {
     var workerIndex: Int?
 
     func validate() throws {
+        guard !url.isEmpty else { throw ValidationError("give the server's URL with --url") }
         guard workers >= 1, concurrency >= 1, setupTimeout > 0 else {
             throw ValidationError("--workers, --concurrency and --setup-timeout must be positive")
         }
@@ -36,7 +37,7 @@ struct ConnectionOptions: ParsableArguments {
         guard count + 64 <= files else {
             throw ValidationError("\(count) connections in one process need more than its \(files) open files: use --workers \(total / max(1, files - 64) + 1) or more")
         }
-        return ConnectionSwarm.Plan(endpoint: try Endpoint(parsing: url, scheme: "ws"), numbers: first..<(first + count),
+        return ConnectionSwarm.Plan(endpoints: try url.map { try Endpoint(parsing: $0, scheme: "ws") }, numbers: first..<(first + count),
                                     sources: try sourceAddresses.map { try SourceAddresses(parsing: $0) },
                                     concurrency: concurrency, subprotocols: subprotocols, session: session,
                                     setupTimeout: Clock.nanoseconds(seconds: setupTimeout))

@@ -44,11 +44,18 @@ public struct ClusterRedirect: Equatable, Sendable {
     public let slot: Int
     public let address: String
 
-    public init?(_ message: String) {
+    /// `from`: the `host:port` of the node that answered; a redirect to `:port` (a node that
+    /// does not know its own address) is on its host.
+    public init?(_ message: String, from: String) {
         let parts = message.split(separator: " ")
         guard parts.count == 3, parts[0] == "MOVED" || parts[0] == "ASK", let slot = Int(parts[1]), (0..<HashSlot.count).contains(slot) else { return nil }
         ask = parts[0] == "ASK"
         self.slot = slot
-        address = String(parts[2])
+        if parts[2].hasPrefix(":") {
+            let host = from.lastIndex(of: ":").map { String(from[..<$0]) } ?? from
+            address = host + parts[2]
+        } else {
+            address = String(parts[2])
+        }
     }
 }

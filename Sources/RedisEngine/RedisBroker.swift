@@ -43,8 +43,9 @@ final class RedisBroker: Broker {
 
     final class PubSubInterest {
         var confirmed = false
-        /// The node the subscription was sent to.
+        /// The node the subscription was sent to, and when (an unconfirmed one is sent again).
         var node: RedisShards.Node?
+        var sentAt: UInt64 = 0
         /// Run once the subscription is confirmed (true) or cannot be made (false).
         var waiting: [(Bool) -> Void] = []
     }
@@ -109,13 +110,8 @@ final class RedisBroker: Broker {
 
     private func pubsubReady(_ node: RedisShards.Node) {
         unsubscribing = unsubscribing.filter { !$0.key.hasPrefix(node.address + " ") }
-        var names: [String] = []
-        for (name, interest) in interests where shards.owner(of: name) === node {
-            interest.node = node
-            interest.confirmed = false
-            names.append(name)
-        }
-        subscribe(names, on: node)
+        for interest in interests.values where interest.node === node { interest.confirmed = false }
+        rehome()
     }
 
     private func pubsubLost(_ node: RedisShards.Node) {
@@ -125,6 +121,8 @@ final class RedisBroker: Broker {
         }
         for work in released { work() }
         shards.refreshTopology()
+        // The control channel moves to another node at once; channels wait for their master.
+        rehome()
     }
 
     /// A subscription that ended without being asked to: its waiters fail, and a channel's live
@@ -140,24 +138,36 @@ final class RedisBroker: Broker {
         return released
     }
 
-    /// After the slot table changed: subscriptions follow their slot's new master, and those
-    /// still unconfirmed are asked again (a `MOVED` on the pub/sub connection names no channel).
+    /// Where a subscription belongs: its slot's master; the control channel (which every node of
+    /// a cluster carries) stays where it is while that connection is up.
+    private func home(of name: String) -> RedisShards.Node? {
+        guard engine.settings.cluster, !isSharded(name) else { return shards.owner(of: name) }
+        if let current = interests[name]?.node, current.pubsub.isReady, shards.masters.contains(where: { $0 === current }) { return current }
+        return shards.anyReadyMaster
+    }
+
+    /// Subscriptions follow their home (after the slot table changed, a connection came back or
+    /// broke), and those still unconfirmed are asked again: a `MOVED` or `CLUSTERDOWN` reply to
+    /// a subscription names no channel.
     private func rehome() {
         var released: [() -> Void] = []
         var wanted: [ObjectIdentifier: (RedisShards.Node, [String])] = [:]
+        let now = loop.now
         for (name, interest) in interests {
-            guard let owner = shards.owner(of: name) else { continue }
-            if interest.node !== owner {
-                if let old = interest.node, interest.confirmed {
+            guard let home = home(of: name) else { continue }
+            if interest.node !== home {
+                // The old node's subscription, confirmed or in flight, must not deliver too.
+                if let old = interest.node, old.pubsub.isReady {
                     unsubscribing[unsubscribeKey(old, name), default: 0] += 1
                     old.pubsub.send([isSharded(name) ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", name])
-                    released += lose(name, interest)
                 }
-                interest.node = owner
+                if interest.confirmed { released += lose(name, interest) }
+                interest.node = home
                 interest.confirmed = false
             }
-            if !interest.confirmed, owner.pubsub.isReady {
-                wanted[ObjectIdentifier(owner), default: (owner, [])].1.append(name)
+            if !interest.confirmed, home.pubsub.isReady {
+                interest.sentAt = now
+                wanted[ObjectIdentifier(home), default: (home, [])].1.append(name)
             }
         }
         for (node, names) in wanted.values { subscribe(names, on: node) }
@@ -172,9 +182,10 @@ final class RedisBroker: Broker {
             interest.waiting.append(then)
             return
         }
-        guard let node = shards.owner(of: name), node.pubsub.isReady else { return then(false) }
+        guard let node = home(of: name), node.pubsub.isReady else { return then(false) }
         let interest = PubSubInterest()
         interest.node = node
+        interest.sentAt = loop.now
         interest.waiting.append(then)
         interests[name] = interest
         subscribe([name], on: node)
@@ -193,14 +204,16 @@ final class RedisBroker: Broker {
     private func received(_ value: RESPValue, from node: RedisShards.Node) {
         if case .error(let message) = value {
             // A sharded subscription sent to a master that no longer serves its slot.
-            if ClusterRedirect(message) != nil { return shards.refreshTopology() }
+            if let redirect = ClusterRedirect(message, from: node.address) { return shards.moved(redirect) }
+            // The upkeep asks again (CLUSTERDOWN while a master is elected, for one).
             logger.warning("Redis refused a subscription", metadata: ["error": "\(message)", "node": "\(node.address)"])
             return
         }
         guard let parts = value.array, parts.count >= 3, let kind = parts[0].string, let name = parts[1].string else { return }
         switch kind {
         case "message", "smessage":
-            guard let payload = parts[2].bytes else { return }
+            // Only from where the subscription lives: an old node's, ended by rehome, may linger.
+            guard let payload = parts[2].bytes, interests[name]?.node === node else { return }
             message(on: name, payload)
         case "unsubscribe", "sunsubscribe":
             let key = unsubscribeKey(node, name)
@@ -211,6 +224,8 @@ final class RedisBroker: Broker {
                 logger.info("a subscription's slot moved to another master; following it", metadata: ["redis_channel": "\(name)"])
                 for work in lose(name, interest) { work() }
                 shards.refreshTopology()
+                // Asked again of the master the table names; a MOVED reply corrects it.
+                rehome()
             }
         case "subscribe", "ssubscribe":
             guard unsubscribing[unsubscribeKey(node, name)] == nil, let interest = interests[name], interest.node === node, !interest.confirmed else { return }
@@ -610,7 +625,7 @@ final class RedisBroker: Broker {
     // MARK: Broker: control
 
     func sendControl(_ command: ControlCommand, completion: @escaping (Result<Void, BrokerError>) -> Void) {
-        shards.send([Array("PUBLISH".utf8), Array(RedisKeys.control.utf8), Envelope.control(command).encoded()], key: RedisKeys.control) { result in
+        shards.sendToAnyMaster([Array("PUBLISH".utf8), Array(RedisKeys.control.utf8), Envelope.control(command).encoded()]) { result in
             completion(result.map { _ in () }.mapError { _ in .unavailable })
         }
     }
@@ -640,6 +655,8 @@ final class RedisBroker: Broker {
         }
         if now &- lastRefresh >= Clock.nanoseconds(seconds: engine.settings.presenceTTL / 3) { refreshPresence() }
         shards.upkeep()
+        let resend = Clock.nanoseconds(seconds: 5)
+        if interests.values.contains(where: { !$0.confirmed && $0.node?.pubsub.isReady == true && now &- $0.sentAt >= resend }) { rehome() }
         for (channel, stream) in streams where stream.gap && !stream.isReading && interests[RedisKeys.publications(channel)]?.confirmed == true {
             fillGap(channel, stream)
         }

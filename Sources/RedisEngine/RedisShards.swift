@@ -14,7 +14,7 @@ final class RedisShards {
         let pubsub: RedisConnection
         /// Commands sent here before its first connection was up (a master just learned of), sent
         /// once it is, or failed after the reply timeout.
-        var parked: [(arguments: [[UInt8]], completion: (Result<RESPValue, RedisError>) -> Void, since: UInt64)] = []
+        var parked: [(arguments: [[UInt8]], asking: Bool, completion: (Result<RESPValue, RedisError>) -> Void, since: UInt64)] = []
         var everReady = false
 
         init(address: String, commands: RedisConnection, pubsub: RedisConnection) {
@@ -35,7 +35,8 @@ final class RedisShards {
     private var refreshAgain = false
     private var lastRefresh: UInt64 = 0
     /// A retry timer per command waiting out a `TRYAGAIN` (slot migration), rare.
-    private var retries: [LoopTimer] = []
+    private var retries: [Int: LoopTimer] = [:]
+    private var nextRetry = 0
 
     var onCommandsReady: (Node) -> Void = { _ in }
     var onPubSubReady: (Node) -> Void = { _ in }
@@ -75,17 +76,21 @@ final class RedisShards {
                 return
             }
             node.everReady = true
+            // The functions first (onCommandsReady loads them), then what waited for them.
+            onCommandsReady(node)
             let parked = node.parked
             node.parked = []
-            for command in parked { send(command.arguments, to: node, asking: false, redirects: 0, completion: command.completion) }
+            for command in parked { send(command.arguments, to: node, asking: command.asking, redirects: 0, completion: command.completion) }
             if cluster && (slots.masters.isEmpty || node === seed) { refreshTopology() }
-            onCommandsReady(node)
         }
         node.pubsub.onStateChange = { [unowned self, unowned node] ready in ready ? onPubSubReady(node) : onPubSubLost(node) }
         node.pubsub.onPush = { [unowned self, unowned node] value in onPush(node, value) }
         node.commands.start()
         node.pubsub.start()
     }
+
+    /// A master whose pub/sub connection is up (for the control channel, which any node carries).
+    var anyReadyMaster: Node? { masters.first { $0.commands.isReady && $0.pubsub.isReady } }
 
     /// The nodes that serve slots (the seed alone in a single Redis).
     var masters: [Node] {
@@ -117,6 +122,12 @@ final class RedisShards {
         send(arguments.map { Array($0.utf8) }, key: key, completion: completion)
     }
 
+    /// A command any master serves alike (`PUBLISH relay:control`, which a cluster forwards).
+    func sendToAnyMaster(_ arguments: [[UInt8]], completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        guard let node = anyReadyMaster else { return completion(.failure(.unavailable)) }
+        node.commands.send(arguments, completion: completion)
+    }
+
     /// Sends a command to one node as it is (`FUNCTION LOAD` on each master).
     func send(_ arguments: [[UInt8]], to node: Node, completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         node.commands.send(arguments, completion: completion)
@@ -126,29 +137,37 @@ final class RedisShards {
                       completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         guard node.commands.isReady else {
             guard cluster, !node.everReady, node.parked.count < Self.maxParked else { return completion(.failure(.unavailable)) }
-            node.parked.append((arguments, completion, loop.now))
+            node.parked.append((arguments, asking, completion, loop.now))
             return
         }
         if asking { node.commands.send([Array("ASKING".utf8)]) }
         node.commands.send(arguments) { [unowned self] result in
             guard cluster, case .failure(.server(let message)) = result, redirects < Self.maxRedirects else { return completion(result) }
-            if let redirect = ClusterRedirect(message) {
-                if !redirect.ask {
-                    slots.move(redirect.slot, to: redirect.address)
-                    refreshTopology()
-                }
+            if let redirect = ClusterRedirect(message, from: node.address) {
+                if !redirect.ask { moved(redirect) }
                 return send(arguments, to: self.node(at: redirect.address), asking: redirect.ask, redirects: redirects + 1, completion: completion)
             }
             guard message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN") else { return completion(result) }
             // A multi-key call during a slot migration, or a cluster electing a new master: soon.
-            var timer: LoopTimer!
-            timer = LoopTimer { [unowned self] in
-                retries.removeAll { $0 === timer }
-                send(arguments, to: node, asking: false, redirects: redirects + 1, completion: completion)
+            let id = nextRetry
+            nextRetry &+= 1
+            let timer = LoopTimer { [unowned self] in
+                retries[id] = nil
+                send(arguments, to: node, asking: asking, redirects: redirects + 1, completion: completion)
             }
-            retries.append(timer)
+            retries[id] = timer
             loop.timers.schedule(timer, after: 100_000_000, now: loop.now)
         }
+    }
+
+    /// A `MOVED` (to a command, or to a sharded subscription): the slot's new master, at once for
+    /// the subscriptions too, and the whole table read again.
+    func moved(_ redirect: ClusterRedirect) {
+        guard cluster, slots.master(of: redirect.slot) != redirect.address else { return }
+        slots.move(redirect.slot, to: redirect.address)
+        _ = node(at: redirect.address)
+        onTopologyChange()
+        refreshTopology()
     }
 
     /// The node at `address`, connecting to it the first time.
@@ -202,17 +221,26 @@ final class RedisShards {
 
     private func apply(_ table: ClusterSlots) {
         guard table != slots else { return }
+        // A node that lost its cluster state answers with fewer slots: keep the whole table.
+        guard table.isComplete || !slots.isComplete else {
+            loop.logger.warning("a cluster node answered with slots missing; keeping the last full slot table")
+            return
+        }
         if !slots.masters.isEmpty {
             loop.logger.info("the cluster's slot table changed", metadata: ["masters": "\(table.masters.count)"])
         }
         slots = table
         for address in table.masters { _ = node(at: address) }
-        // Masters that left the table are closed; the seed stays, to read the table from.
+        // Masters that left the table are closed (their subscriptions lost first); the seed
+        // stays, to read the table from.
         for (address, node) in nodes where node !== seed && !table.masters.contains(address) {
             nodes[address] = nil
+            onPubSubLost(node)
             node.commands.close()
             node.pubsub.close()
-            for command in node.parked { command.completion(.failure(.unavailable)) }
+            let parked = node.parked
+            node.parked = []
+            for command in parked { command.completion(.failure(.unavailable)) }
         }
         onTopologyChange()
     }

@@ -52,13 +52,14 @@ final class ClusterSlotsTests: XCTestCase {
     }
 
     func testRedirects() {
-        XCTAssertEqual(ClusterRedirect("MOVED 3999 127.0.0.1:6381"), ClusterRedirect("MOVED 3999 127.0.0.1:6381"))
-        let ask = ClusterRedirect("ASK 12 10.1.1.1:7000")
+        XCTAssertEqual(ClusterRedirect("MOVED 3999 127.0.0.1:6381", from: "a:1"), ClusterRedirect("MOVED 3999 127.0.0.1:6381", from: "a:1"))
+        let ask = ClusterRedirect("ASK 12 10.1.1.1:7000", from: "a:1")
         XCTAssertEqual(ask?.ask, true)
         XCTAssertEqual(ask?.slot, 12)
         XCTAssertEqual(ask?.address, "10.1.1.1:7000")
-        XCTAssertEqual(ClusterRedirect("MOVED 3999 127.0.0.1:6381")?.ask, false)
-        XCTAssertNil(ClusterRedirect("MOVED 16384 a:1"))
-        XCTAssertNil(ClusterRedirect("ERR unknown command"))
+        XCTAssertEqual(ClusterRedirect("MOVED 3999 127.0.0.1:6381", from: "a:1")?.ask, false)
+        XCTAssertNil(ClusterRedirect("MOVED 16384 a:1", from: "a:1"))
+        XCTAssertNil(ClusterRedirect("ERR unknown command", from: "a:1"))
+        XCTAssertEqual(ClusterRedirect("MOVED 7 :6381", from: "10.0.0.2:6379")?.address, "10.0.0.2:6381", "an unknown endpoint is the answering node's host")
     }
 }
