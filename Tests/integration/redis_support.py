@@ -203,9 +203,10 @@ class RedisCluster:
         """A plain client of the key's master (for FCALL, SPUBLISH, XRANGE on that key)."""
         return self.owner(key).client()
 
-    def move_slot(self, key: str, target: RedisServer) -> None:
+    def move_slot(self, key: str, target: RedisServer, pause: float = 0.0) -> None:
         """Moves the key's slot, with its keys, to `target`, the way `redis-cli --cluster reshard`
-        does: IMPORTING and MIGRATING, MIGRATE in batches, then the new owner on every node."""
+        does: IMPORTING and MIGRATING, MIGRATE in batches, then the new owner on every node.
+        `pause` seconds between the keys' move and the new owner: commands then get `ASK`."""
         slot = self.keyslot(key)
         source = self.owner(key)
         assert source is not target
@@ -215,6 +216,7 @@ class RedisCluster:
             from_.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
             while keys := from_.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
                 from_.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *keys)
+            time.sleep(pause)
             to.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
             from_.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
         for server in self.servers:

@@ -140,7 +140,9 @@ def test_fan_out_spreads_over_the_shards_and_reaches_every_replica(replicas, clu
 
 def test_a_slot_moving_mid_traffic_loses_and_repeats_nothing(replicas, cluster):
     """The channel's slot moves to another master while a client publishes: Relay follows the
-    MOVED and ASK replies, its sharded subscriptions follow the slot (Redis ends them with
+    ASK replies while the keys are on the new master and the slot not yet (then TRYAGAIN, as a
+    new idempotency key is not there: the publish answers `unavailable` and the client retries),
+    and MOVED after; its sharded subscriptions follow the slot (Redis ends them with
     `sunsubscribe`), and the gap is read from history. Followers with recovery on both replicas
     get every publication once, in order."""
     total = 600
@@ -164,15 +166,22 @@ def test_a_slot_moving_mid_traffic_loses_and_repeats_nothing(replicas, cluster):
             retries = 0
             for n in range(total):
                 if n == total // 3:
-                    await asyncio.to_thread(cluster.move_slot, api.pubsub_channel(channel), target)
+                    # In the background: the publications go on while the slot moves.
+                    mover = asyncio.create_task(asyncio.to_thread(cluster.move_slot, api.pubsub_channel(channel), target, 0.5))
                 retries += await publish_retrying(publisher, channel, n)
                 await asyncio.sleep(0.002)
+            await mover
             await asyncio.gather(*tasks)
             for follower in followers:
                 assert follower.received == list(range(total)), "lost, repeated or out of order"
             return retries
 
+    with target.client() as node:
+        asking_before = node.info("commandstats").get("cmdstat_asking", {}).get("calls", 0)
     retries = run_async(scenario(), timeout=120)
+    with target.client() as node:
+        asked = node.info("commandstats").get("cmdstat_asking", {}).get("calls", 0) - asking_before
+    assert asked > 0, "no command followed an ASK to the importing master: the test proved less than it says"
     for server in servers:
         messages = [record.get("message", "") for record in server.log_records()]
         assert "a subscription's slot moved to another master; following it" in messages, \

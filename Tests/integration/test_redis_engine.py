@@ -181,7 +181,7 @@ def test_recovery_on_another_replica_is_exact(replicas):
     run_async(scenario(), timeout=30)
 
 
-def test_a_killed_replica_leaves_presence_within_the_ttl(replicas):
+def test_a_killed_replica_leaves_presence_within_the_ttl_and_its_clients_recover_elsewhere(replicas):
     servers = replicas(2, presence_ttl=3)
 
     async def scenario():
@@ -189,12 +189,16 @@ def test_a_killed_replica_leaves_presence_within_the_ttl(replicas):
             alice, _ = await subscriber(left, "alice")
             watcher = await left.connect(make_token("watcher"), name="watcher")
             await watcher.ok("online", users=["carol"], watch=True)
-            carol, _ = await subscriber(right, "carol")
+            carol, joined = await subscriber(right, "carol")
             assert (await alice.push("join", channel=CHANNEL))["user"] == "carol"
             assert (await watcher.push("status"))["online"] is True
+            await alice.publish(CHANNEL, {"n": 0}, key="before")
+            position = {"offset": (await carol.publications(CHANNEL, 1))[0]["offset"], "epoch": joined["epoch"]}
             killed_at = time.monotonic()
             servers[1].proc.send_signal(signal.SIGKILL)
             servers[1].expected_exit = True
+            for n in range(1, 6):
+                await alice.publish(CHANNEL, {"n": n}, key=f"after{n}")
             leave = await alice.push("leave", channel=CHANNEL, timeout=15)
             assert leave["user"] == "carol"
             offline = await watcher.push("status", timeout=15)
@@ -204,6 +208,11 @@ def test_a_killed_replica_leaves_presence_within_the_ttl(replicas):
             assert gone_after < 3 + 1 + 2 + 1 + 1.5, gone_after
             status, reply = call(admin_port(servers[0]), "/api/presence", {"channel": CHANNEL})
             assert reply["users"] == [{"user": "alice", "connections": 1}]
+            # Carol's app reconnects to the survivor and recovers what was published meanwhile.
+            carol_again = await left.connect(conversation_token("carol"), name="carol-again")
+            reply = await carol_again.ok("subscribe", channel=CHANNEL, since=position)
+            assert reply["recovered"] is True, reply
+            assert [pub["data"]["n"] for pub in await carol_again.publications(CHANNEL, 5)] == [1, 2, 3, 4, 5]
 
     run_async(scenario(), timeout=40)
 
