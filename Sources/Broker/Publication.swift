@@ -28,6 +28,10 @@ public struct PublishRequest: Sendable {
     public let key: String?
     public let options: ChannelOptions
 
+    /// The longest idempotency key, in UTF-8 bytes: every key is kept for the idempotency window
+    /// (in memory, or as part of a Redis key), so its size is bounded.
+    public static let maxKeyBytes = 128
+
     public init(channel: String, data: [UInt8], user: String?, key: String?, options: ChannelOptions) {
         self.channel = channel
         self.data = data

@@ -115,6 +115,9 @@ final class AdminAPI {
         guard let channel = field(request, "channel", respond), let policy = namespace(channel, respond) else { return }
         guard let data = request["data"] else { return respond(.badRequest, HTTPConnection.error(.badRequest, "missing data")) }
         let key = request["key"]?.string
+        if let value = request["key"], !value.isNull, key == nil || key!.utf8.count > PublishRequest.maxKeyBytes {
+            return respond(.badRequest, HTTPConnection.error(.badRequest, "key must be a string of at most \(PublishRequest.maxKeyBytes) bytes"))
+        }
         let publish = PublishRequest(channel: channel, data: Array(body[data.range]), user: nil, key: key,
                                      options: policy.channelOptions(idempotencyWindow: home.config.idempotencyWindow))
         home.broker.publish(publish) { result in

@@ -67,7 +67,9 @@ enum ClientCommand {
             case "unsubscribe": command = .unsubscribe(channel: try reader.string("channel"))
             case "publish":
                 guard let data = root["data"] else { return fail("missing data") }
-                command = .publish(channel: try reader.string("channel"), data: data.range, key: try reader.optionalString("key"))
+                let key = try reader.optionalString("key")
+                if let key, key.utf8.count > PublishRequest.maxKeyBytes { return fail("key must be at most \(PublishRequest.maxKeyBytes) bytes") }
+                command = .publish(channel: try reader.string("channel"), data: data.range, key: key)
             case "presence": command = .presence(channel: try reader.string("channel"))
             case "history":
                 let limit = try reader.optionalInt("limit")

@@ -108,7 +108,6 @@ public final class Gateway: Sendable {
         if loop.index == 0, let adminFD {
             let api = AdminAPI(gateway: self, home: gatewayLoop)
             gatewayLoop.admin = try AdminServer(loop: loop, listenFD: adminFD) { head, body, respond in api.handle(head, body, respond) }
-            gatewayLoop.adminAPI = api
         }
         return gatewayLoop
     }

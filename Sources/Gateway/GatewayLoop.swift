@@ -38,7 +38,6 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
     private(set) var draining = false
     /// Loop 0 serves the admin listener.
     var admin: AdminServer?
-    var adminAPI: AdminAPI?
 
     /// This loop's subscribers of one channel.
     final class LocalChannel {

@@ -38,6 +38,15 @@ public struct ClusterSlots: Equatable, Sendable {
     }
 }
 
+/// A cluster node's `host:port`, as the slot table and redirects name it.
+public enum ClusterAddress {
+    /// The host and port (the part after the last colon; nil when there is none).
+    public static func split(_ address: String) -> (host: String, port: Int?) {
+        guard let colon = address.lastIndex(of: ":") else { return (address, nil) }
+        return (String(address[..<colon]), Int(address[address.index(after: colon)...]))
+    }
+}
+
 /// A `MOVED` or `ASK` error reply: `MOVED 3999 127.0.0.1:6381`.
 public struct ClusterRedirect: Equatable, Sendable {
     public let ask: Bool
@@ -52,8 +61,7 @@ public struct ClusterRedirect: Equatable, Sendable {
         ask = parts[0] == "ASK"
         self.slot = slot
         if parts[2].hasPrefix(":") {
-            let host = from.lastIndex(of: ":").map { String(from[..<$0]) } ?? from
-            address = host + parts[2]
+            address = ClusterAddress.split(from).host + parts[2]
         } else {
             address = String(parts[2])
         }

@@ -174,10 +174,8 @@ final class RedisShards {
     private func node(at address: String) -> Node {
         if let node = nodes[address] { return node }
         var endpoint = settings.endpoint
-        let colon = address.lastIndex(of: ":")
-        let host = colon.map { String(address[..<$0]) } ?? address
-        let port = colon.flatMap { Int(address[address.index(after: $0)...]) } ?? 6379
-        endpoint.address = .tcp(host: host, port: port)
+        let (host, port) = ClusterAddress.split(address)
+        endpoint.address = .tcp(host: host, port: port ?? 6379)
         endpoint.database = 0
         let name = "loop\(loop.index)-\(address)"
         let node = Node(address: address,
@@ -199,7 +197,7 @@ final class RedisShards {
         guard let node = candidates.first(where: { $0.commands.isReady }) else { return }
         refreshing = true
         lastRefresh = loop.now
-        let seedHost = node.address.lastIndex(of: ":").map { String(node.address[..<$0]) } ?? node.address
+        let seedHost = ClusterAddress.split(node.address).host
         node.commands.send(["CLUSTER", "SLOTS"]) { [unowned self] result in
             refreshing = false
             switch result {

@@ -416,7 +416,6 @@ public final class Connection: EventHandler, Flushable {
         scheduleFlush()
     }
 
-    public var pendingOutputBytes: Int { outbound.pendingBytes }
 
     /// More than half of `max_outbound_bytes` is waiting for the peer: skip what can be skipped.
     public var isBackedUp: Bool { outbound.pendingBytes > server.config.maxOutboundBytes / 2 }

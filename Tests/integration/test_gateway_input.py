@@ -49,6 +49,7 @@ MALFORMED = [
     ('{"id": 15, "cmd": "publish", "channel": "conversation:1"}', 15, "bad_request"),
     ('{"id": 16, "cmd": "publish", "data": 1}', 16, "bad_request"),
     ('{"id": 17, "cmd": "publish", "channel": "conversation:1", "data": 1, "key": 9}', 17, "bad_request"),
+    ('{"id": 17, "cmd": "publish", "channel": "conversation:1", "data": 1, "key": "%s"}' % ("k" * 129), 17, "bad_request"),
     ('{"id": 18, "cmd": "history", "channel": "conversation:1", "limit": "3"}', 18, "bad_request"),
     ('{"id": 19, "cmd": "history", "channel": "conversation:1", "limit": 2.5}', 19, "bad_request"),
     ('{"id": 20, "cmd": "history", "channel": "conversation:1", "before": true}', 20, "bad_request"),

@@ -66,6 +66,8 @@ def test_bad_requests(server):
     port = admin_port(server)
     assert call(port, "/api/publish", raw=b"not json")[0] == 400
     assert call(port, "/api/publish", {"channel": "user:a"})[0] == 400
+    assert call(port, "/api/publish", {"channel": "user:a", "data": 1, "key": 7})[0] == 400
+    assert call(port, "/api/publish", {"channel": "user:a", "data": 1, "key": "k" * 129})[0] == 400
     status, body = call(port, "/api/publish", {"channel": "nope:a", "data": 1})
     assert status == 404 and body["error"]["code"] == "unknown_namespace"
     assert call(port, "/api/nothing", {})[0] == 404
