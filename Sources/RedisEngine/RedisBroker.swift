@@ -109,19 +109,20 @@ final class RedisBroker: Broker {
     private func unsubscribeKey(_ node: RedisShards.Node, _ name: String) -> String { node.address + " " + name }
 
     private func pubsubReady(_ node: RedisShards.Node) {
-        unsubscribing = unsubscribing.filter { !$0.key.hasPrefix(node.address + " ") }
         for interest in interests.values where interest.node === node { interest.confirmed = false }
         rehome()
     }
 
     private func pubsubLost(_ node: RedisShards.Node) {
+        // What was asked of the lost connection will never be answered.
+        unsubscribing = unsubscribing.filter { !$0.key.hasPrefix(node.address + " ") }
         var released: [() -> Void] = []
         for (name, interest) in interests where interest.node === node {
             released += lose(name, interest)
         }
         for work in released { work() }
-        shards.refreshTopology()
-        // The control channel moves to another node at once; channels wait for their master.
+        // The control channel moves to another node at once; channels wait for their master (the
+        // shards read the slot table again).
         rehome()
     }
 
@@ -194,7 +195,7 @@ final class RedisBroker: Broker {
     private func stopListening(_ name: String) {
         guard let interest = interests.removeValue(forKey: name) else { return }
         for completion in interest.waiting { completion(false) }
-        guard let node = interest.node else { return }
+        guard let node = interest.node, node.pubsub.isReady else { return }
         unsubscribing[unsubscribeKey(node, name), default: 0] += 1
         node.pubsub.send([isSharded(name) ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", name])
     }
@@ -656,7 +657,16 @@ final class RedisBroker: Broker {
         if now &- lastRefresh >= Clock.nanoseconds(seconds: engine.settings.presenceTTL / 3) { refreshPresence() }
         shards.upkeep()
         let resend = Clock.nanoseconds(seconds: 5)
-        if interests.values.contains(where: { !$0.confirmed && $0.node?.pubsub.isReady == true && now &- $0.sentAt >= resend }) { rehome() }
+        var overdue = false
+        for interest in interests.values where !interest.confirmed && interest.node?.pubsub.isReady == true && now &- interest.sentAt >= resend {
+            overdue = true
+            // Redis refused it (an ACL, CLUSTERDOWN) or never answered: the clients get their
+            // answer (`unavailable`) now, and it is asked again.
+            let waiting = interest.waiting
+            interest.waiting = []
+            for completion in waiting { completion(false) }
+        }
+        if overdue { rehome() }
         for (channel, stream) in streams where stream.gap && !stream.isReading && interests[RedisKeys.publications(channel)]?.confirmed == true {
             fillGap(channel, stream)
         }

@@ -34,9 +34,6 @@ final class RedisShards {
     private var refreshing = false
     private var refreshAgain = false
     private var lastRefresh: UInt64 = 0
-    /// A retry timer per command waiting out a `TRYAGAIN` (slot migration), rare.
-    private var retries: [Int: LoopTimer] = [:]
-    private var nextRetry = 0
 
     var onCommandsReady: (Node) -> Void = { _ in }
     var onPubSubReady: (Node) -> Void = { _ in }
@@ -83,7 +80,14 @@ final class RedisShards {
             for command in parked { send(command.arguments, to: node, asking: command.asking, redirects: 0, completion: command.completion) }
             if cluster && (slots.masters.isEmpty || node === seed) { refreshTopology() }
         }
-        node.pubsub.onStateChange = { [unowned self, unowned node] ready in ready ? onPubSubReady(node) : onPubSubLost(node) }
+        node.pubsub.onStateChange = { [unowned self, unowned node] ready in
+            guard ready else {
+                onPubSubLost(node)
+                // At most one read in flight: a master lost with both connections costs one or two.
+                return refreshTopology()
+            }
+            onPubSubReady(node)
+        }
         node.pubsub.onPush = { [unowned self, unowned node] value in onPush(node, value) }
         node.commands.start()
         node.pubsub.start()
@@ -136,7 +140,11 @@ final class RedisShards {
     private func send(_ arguments: [[UInt8]], to node: Node, asking: Bool, redirects: Int,
                       completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
         guard node.commands.isReady else {
-            guard cluster, !node.everReady, node.parked.count < Self.maxParked else { return completion(.failure(.unavailable)) }
+            guard cluster, !node.everReady else { return completion(.failure(.unavailable)) }
+            guard node.parked.count < Self.maxParked else {
+                loop.logger.warning("too many commands wait for a new cluster node; refused", metadata: ["node": "\(node.address)"])
+                return completion(.failure(.unavailable))
+            }
             node.parked.append((arguments, asking, completion, loop.now))
             return
         }
@@ -149,13 +157,10 @@ final class RedisShards {
             }
             guard message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN") else { return completion(result) }
             // A multi-key call during a slot migration, or a cluster electing a new master: soon.
-            let id = nextRetry
-            nextRetry &+= 1
+            // The timer wheel keeps the timer until it fires.
             let timer = LoopTimer { [unowned self] in
-                retries[id] = nil
                 send(arguments, to: node, asking: asking, redirects: redirects + 1, completion: completion)
             }
-            retries[id] = timer
             loop.timers.schedule(timer, after: 100_000_000, now: loop.now)
         }
     }
@@ -249,8 +254,10 @@ final class RedisShards {
         if loop.now &- lastRefresh >= Self.refreshInterval { refreshTopology() }
         let timeout = Clock.nanoseconds(seconds: settings.replyTimeout)
         for node in nodes.values where !node.parked.isEmpty && loop.now &- node.parked[0].since >= timeout {
-            let expired = node.parked
-            node.parked = []
+            // Oldest first: those past the reply timeout are a prefix.
+            let count = node.parked.firstIndex { loop.now &- $0.since < timeout } ?? node.parked.count
+            let expired = node.parked.prefix(count)
+            node.parked.removeFirst(count)
             for command in expired { command.completion(.failure(.unavailable)) }
         }
     }
