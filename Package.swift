@@ -32,6 +32,9 @@ let package = Package(
 
         // Sans-I/O RFC 6455: HTTP upgrade, frames, UTF-8, close codes, the connection state machine.
         .target(name: "WebSocket", dependencies: ["Buffers", "COpenSSL"]),
+        // TLS on the reactor's sockets: OpenSSL contexts (certificates, SNI, ALPN, resumption) and
+        // the per-connection session the reactor drives.
+        .target(name: "TLS", dependencies: ["COpenSSL"]),
         // Byte buffers with explicit ownership, and the byte encodings (Base64, UTF-8 validation)
         // that the protocol core, the JSON parser and the reactor share.
         .target(name: "Buffers"),
@@ -60,7 +63,7 @@ let package = Package(
         .target(
             name: "RelayServer",
             dependencies: [
-                "JSON", "Reactor", "WebSocket",
+                "JSON", "Reactor", "TLS", "WebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -77,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "relay",
             dependencies: [
-                "Auth", "Broker", "Buffers", "Gateway", "Reactor", "RelayServer", "WebSocket",
+                "Auth", "Broker", "Buffers", "Gateway", "Reactor", "RelayServer", "TLS", "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

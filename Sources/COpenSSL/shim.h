@@ -16,4 +16,32 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/crypto.h>
+/* TLS (module TLS): the SSL_CTX settings OpenSSL defines as macros over SSL_CTX_ctrl, which Swift
+   cannot call, wrapped as functions. */
+#include <openssl/x509v3.h>
+
+static inline int relay_ssl_ctx_set_min_proto_version(SSL_CTX *ctx, int version) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+
+/* No renegotiation (a denial-of-service lever Relay never needs), the server's cipher order, no
+   TLS compression (CRIME). The option bits are macros over a cast, which Swift does not import. */
+static inline uint64_t relay_ssl_ctx_set_server_options(SSL_CTX *ctx) {
+    return SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+}
+
+static inline long relay_ssl_ctx_set_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_mode(ctx, mode);
+}
+
+static inline long relay_ssl_ctx_set_session_cache(SSL_CTX *ctx, long mode, long size) {
+    SSL_CTX_set_session_cache_mode(ctx, mode);
+    return SSL_CTX_sess_set_cache_size(ctx, size);
+}
+
+static inline long relay_ssl_ctx_set_servername_callback(SSL_CTX *ctx, int (*callback)(SSL *, int *, void *), void *arg) {
+    SSL_CTX_set_tlsext_servername_arg(ctx, arg);
+    return SSL_CTX_set_tlsext_servername_callback(ctx, callback);
+}
+
 #endif

@@ -131,7 +131,7 @@ public final class Gateway: Sendable {
     /// inbox size) keeps its value and the log says a restart is needed for it. A file that does
     /// not load, or a key that does not, changes nothing: the log says why (naming the key
     /// entry, never its material).
-    public func reload(configPath: String, running server: ServerConfig, logger: Logger) {
+    public func reload(configPath: String, running server: ServerConfig, logger: Logger, transport: Server? = nil) {
         let fresh: RelayConfig
         let verifier: JWTVerifier
         do {
@@ -143,7 +143,10 @@ public final class Gateway: Sendable {
         }
         var next = fresh.gateway
         var ignored: [String] = []
-        if fresh.server != server { ignored.append("listen, loops, limits, timeouts, log") }
+        var freshTransport = fresh.server
+        // Certificates and TLS settings reload; the TLS listener's address needs a restart.
+        freshTransport.tls = server.tls
+        if freshTransport != server { ignored.append("listen, tls.host, tls.port, loops, limits, timeouts, log") }
         if next.admin != config.admin { ignored.append("admin"); next.admin = config.admin }
         if next.inbox != config.inbox { ignored.append("gateway.inbox"); next.inbox = config.inbox }
         if next.engine != config.engine { ignored.append("engine"); next.engine = config.engine }
@@ -151,6 +154,14 @@ public final class Gateway: Sendable {
         if let (name, _) = next.namespaces.first(where: { $0.value.inbox && $0.value.maxPublicationBytes > share }) {
             logger.error("SIGHUP: config not reloaded: namespaces.\(name).max_publication_bytes is more than one loop's share of the inbox")
             return
+        }
+        if let transport {
+            do {
+                try transport.reloadTLS(fresh.server.tls)
+            } catch {
+                logger.error("SIGHUP: config not reloaded; the running settings, keys and certificates stay in use", metadata: ["error": "\(error)"])
+                return
+            }
         }
         let running = current, applied = next
         for handle in handles {

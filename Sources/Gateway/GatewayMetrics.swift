@@ -25,6 +25,9 @@ final class GatewayMetrics {
     private var handshakeCounters: [Int: Counter] = [:]
     private var authFailureCounters: [String: Counter] = [:]
     private var rateLimitCounters: [Int: Counter] = [:]
+    private let tlsHandshakes: Counter
+    private let tlsResumed: Counter
+    private var tlsErrorCounters: [String: Counter] = [:]
 
     /// The fan-out timer's label, by which `relay serve` gives it its own histogram buckets.
     static let fanOutLabel = "relay_fanout_seconds"
@@ -41,6 +44,8 @@ final class GatewayMetrics {
         droppedPushes = Counter(label: "relay_slow_consumer_dropped_pushes_total", factory: factory)
         slowConsumerCloses = Counter(label: "relay_slow_consumer_closes_total", factory: factory)
         fanOut = CoreMetrics.Timer(label: Self.fanOutLabel, factory: factory)
+        tlsHandshakes = Counter(label: "relay_tls_handshakes_total", dimensions: [("resumed", "false")], factory: factory)
+        tlsResumed = Counter(label: "relay_tls_handshakes_total", dimensions: [("resumed", "true")], factory: factory)
         // Present from the start (at 0), so dashboards and alerts see them before any traffic.
         _ = handshakeCounter(101)
         for bucket in GatewayStats.Bucket.allCases { _ = rateLimitCounter(bucket.rawValue) }
@@ -57,6 +62,12 @@ final class GatewayMetrics {
         handshakeCounter(101).increment(by: transport.opened &- lastTransport.opened)
         for (status, count) in transport.refused where count != lastTransport.refused[status] {
             handshakeCounter(status).increment(by: count &- (lastTransport.refused[status] ?? 0))
+        }
+        let resumed = transport.tlsResumed &- lastTransport.tlsResumed
+        tlsResumed.increment(by: resumed)
+        tlsHandshakes.increment(by: (transport.tlsHandshakes &- lastTransport.tlsHandshakes) &- resumed)
+        for (reason, count) in transport.tlsErrors where count != lastTransport.tlsErrors[reason] {
+            tlsErrorCounter(reason).increment(by: count &- (lastTransport.tlsErrors[reason] ?? 0))
         }
         publications.increment(by: stats.publications &- last.publications)
         deliveries.increment(by: stats.deliveries &- last.deliveries)
@@ -105,6 +116,13 @@ final class GatewayMetrics {
         if let counter = authFailureCounters[reason] { return counter }
         let counter = Counter(label: "relay_auth_failures_total", dimensions: [("reason", reason)], factory: factory)
         authFailureCounters[reason] = counter
+        return counter
+    }
+
+    private func tlsErrorCounter(_ reason: String) -> Counter {
+        if let counter = tlsErrorCounters[reason] { return counter }
+        let counter = Counter(label: "relay_tls_errors_total", dimensions: [("reason", reason)], factory: factory)
+        tlsErrorCounters[reason] = counter
         return counter
     }
 

@@ -103,6 +103,37 @@ public struct OutboundQueue {
         return .drained
     }
 
+    /// Writes as much as `sink` takes, each time the first bytes of the queue gathered into
+    /// `staging`: for a transport that transforms the bytes and cannot take iovecs (TLS). `sink`
+    /// returns how many bytes it took, 0 when it must wait for the socket, nil when it failed.
+    /// Nothing is consumed until the sink takes it, so a retried write finds the same bytes first.
+    mutating func write(through sink: (UnsafeRawBufferPointer) -> Int?, staging: UnsafeMutableRawBufferPointer) -> WriteResult {
+        while pendingBytes > 0 {
+            let count = gather(into: staging)
+            guard let written = sink(UnsafeRawBufferPointer(rebasing: staging[0..<count])) else { return .failed(EIO) }
+            if written == 0 { return .wouldBlock }
+            consume(written)
+        }
+        return .drained
+    }
+
+    private func gather(into staging: UnsafeMutableRawBufferPointer) -> Int {
+        var count = 0
+        for chunk in chunks {
+            let bytes: UnsafeRawBufferPointer
+            switch chunk {
+            case .arena(let start, let length): bytes = UnsafeRawBufferPointer(start: start, count: length)
+            case .shared(let shared, let offset): bytes = UnsafeRawBufferPointer(start: shared.base + offset, count: shared.count - offset)
+            case .buffer(let buffer): bytes = buffer.readableView
+            }
+            let take = min(bytes.count, staging.count - count)
+            (staging.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: take)
+            count += take
+            if count == staging.count { break }
+        }
+        return count
+    }
+
     private mutating func consume(_ written: Int) {
         pendingBytes -= written
         var left = written

@@ -3,11 +3,14 @@ import CSystem
 import Glibc
 import Logging
 import Reactor
+import TLS
 import WebSocket
 
 /// One client socket: the HTTP upgrade, then RFC 6455 frames, then the close handshake. It moves
 /// bytes between the socket and the sans-I/O core (HTTPRequestParser, FrameReader) and owns the
-/// connection's timer, its unparsed input and its outbound queue.
+/// connection's timer, its unparsed input and its outbound queue. On the TLS listener, a TLS
+/// session sits between the socket and the rest: its handshake comes first, then every read and
+/// write goes through it.
 public final class Connection: EventHandler, Flushable {
     enum Phase {
         /// Waiting for the upgrade request.
@@ -51,14 +54,18 @@ public final class Connection: EventHandler, Flushable {
     /// The application queued more than twice `max_outbound_bytes` for a peer that does not read.
     private var outputOverflowed = false
     private var interest: UInt32 = 0
+    private let tls: TLSSession?
+    /// A TLS read needs to write first (a post-handshake message): read again when writable.
+    private var tlsReadWantsWrite = false
     /// The subprotocol agreed at the handshake, if any.
     public private(set) var subprotocol: String?
     /// How the connection ended, once it has (nil while open): for the application's
     /// `connectionClosed`.
     public private(set) var ending: ConnectionEnding?
 
-    init(fd: Int32, id: UInt64, server: LoopServer) {
+    init(fd: Int32, id: UInt64, server: LoopServer, tls: TLSSession? = nil) {
         self.fd = fd
+        self.tls = tls
         self.id = id
         self.server = server
         loop = server.loop
@@ -70,6 +77,13 @@ public final class Connection: EventHandler, Flushable {
         lastActivity = loop.now
         interest = UInt32(EPOLLIN.rawValue)
         try loop.register(fd: fd, handler: self, events: interest)
+        if overLimit, tls != nil {
+            // A 503 would cost a whole TLS handshake, which is the wrong work to do when full.
+            log(.info, "connection refused: listen.max_connections reached")
+            server.stats.refused[503, default: 0] &+= 1
+            abort()
+            return
+        }
         if overLimit {
             refuse(HandshakeRejection(.serviceUnavailable, headers: [("Retry-After", "5")], reason: "listen.max_connections reached"))
             return
@@ -80,18 +94,61 @@ public final class Connection: EventHandler, Flushable {
     // MARK: Events
 
     public func handleEvents(_ events: UInt32) {
-        if events & UInt32(EPOLLOUT.rawValue) != 0 { flush() }
+        if let tls, !tls.isEstablished {
+            advanceTLSHandshake(tls)
+            return
+        }
+        if events & UInt32(EPOLLOUT.rawValue) != 0 {
+            flush()
+            if tlsReadWantsWrite, phase != .closed {
+                tlsReadWantsWrite = false
+                readInput()
+            }
+        }
         if phase == .closed { return }
         if events & UInt32(EPOLLIN.rawValue) != 0 {
             readInput()
+            // A TLS read that stopped on an error after returning bytes: the error consumed the
+            // socket's input, so no event would report it.
+            while let tls, tls.hasDeferredOutcome, phase != .closed { readInput() }
         } else if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
             abort()
         }
     }
 
+    private func advanceTLSHandshake(_ tls: TLSSession) {
+        switch tls.handshake() {
+        case .complete:
+            server.stats.tlsHandshakes &+= 1
+            if tls.resumed { server.stats.tlsResumed &+= 1 }
+            log(.debug, "TLS established", ["version": "\(tls.protocolVersion)", "cipher": "\(tls.cipher)", "resumed": "\(tls.resumed)"])
+            writeInterest = false
+            updateInterest()
+            readInput()
+        case .wantRead:
+            writeInterest = false
+            updateInterest()
+        case .wantWrite:
+            writeInterest = true
+            updateInterest()
+        case .closed:
+            log(.debug, "connection closed during the TLS handshake")
+            abort()
+        case .failed(let reason):
+            tlsFailed(reason, during: "TLS handshake failed")
+            abort()
+        }
+    }
+
+    private func tlsFailed(_ reason: String, during what: Logger.Message) {
+        server.stats.tlsErrors[reason, default: 0] &+= 1
+        log(.info, what, ["reason": "\(reason)"])
+    }
+
     private enum ReadOutcome { case bytes(Int), wouldBlock, endOfStream, failed }
 
     private func receive(into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
+        if let tls { return receiveTLS(tls, into: pointer, capacity: capacity) }
         while true {
             let count = read(fd, pointer, capacity)
             if count > 0 {
@@ -103,6 +160,27 @@ public final class Connection: EventHandler, Flushable {
             if error == EINTR { continue }
             if error == EAGAIN || error == EWOULDBLOCK { return .wouldBlock }
             log(.debug, "read failed", ["error": "\(SystemError("read", errno: error))"])
+            return .failed
+        }
+    }
+
+    private func receiveTLS(_ tls: TLSSession, into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
+        var count = 0
+        switch tls.read(into: pointer, capacity: capacity, count: &count) {
+        case .complete:
+            server.stats.bytesIn &+= UInt64(count)
+            return .bytes(count)
+        case .wantRead:
+            return .wouldBlock
+        case .wantWrite:
+            tlsReadWantsWrite = true
+            writeInterest = true
+            updateInterest()
+            return .wouldBlock
+        case .closed:
+            return .endOfStream
+        case .failed(let reason):
+            tlsFailed(reason, during: "TLS read failed")
             return .failed
         }
     }
@@ -430,7 +508,7 @@ public final class Connection: EventHandler, Flushable {
         flushScheduled = false
         guard phase != .closed else { return }
         let queued = outbound.pendingBytes
-        let result = loop.write(&outbound, to: fd)
+        let result = tls.map(writeTLS) ?? loop.write(&outbound, to: fd)
         server.stats.bytesOut &+= UInt64(queued - outbound.pendingBytes)
         switch result {
         case .drained:
@@ -443,6 +521,7 @@ public final class Connection: EventHandler, Flushable {
             updateInterest()
             if phase == .draining, !writeShutDown {
                 writeShutDown = true
+                tls?.shutdown()
                 shutdown(fd, Int32(SHUT_WR))
             }
         case .wouldBlock:
@@ -452,6 +531,20 @@ public final class Connection: EventHandler, Flushable {
         case .failed(let error):
             log(.debug, "write failed", ["error": "\(SystemError("writev", errno: error))"])
             abort()
+        }
+    }
+
+    private func writeTLS(_ tls: TLSSession) -> OutboundQueue.WriteResult {
+        loop.write(&outbound) { bytes in
+            var written = 0
+            switch tls.write(bytes, written: &written) {
+            case .complete: return written
+            case .wantWrite, .wantRead: return 0
+            case .closed: return nil
+            case .failed(let reason):
+                tlsFailed(reason, during: "TLS write failed")
+                return nil
+            }
         }
     }
 
@@ -474,6 +567,11 @@ public final class Connection: EventHandler, Flushable {
     private func timerFired() {
         switch timerPurpose {
         case .handshake:
+            if let tls, !tls.isEstablished {
+                tlsFailed("handshake_timeout", during: "TLS handshake timeout")
+                abort()
+                return
+            }
             refuse(HandshakeRejection(.requestTimeout, reason: "handshake timeout"))
         case .ping:
             let idle = loop.now &- lastActivity

@@ -1,5 +1,7 @@
+import Glibc
 import Logging
 import Reactor
+import TLS
 import WebSocket
 
 /// The server's share of one loop: its listener, its connections, the application instance and
@@ -18,8 +20,12 @@ public final class LoopServer {
     let closeTimeout: UInt64
     /// Past this much queued output a connection is closed as a slow consumer (Connection.checkOutputBound).
     let maxQueuedOutput: Int
-    private var listener: Listener?
-    private let listenFD: Int32
+    private var listeners: [Listener] = []
+    private let listenFD: Int32?
+    private let tlsListenFD: Int32?
+    /// The certificates new TLS connections get; a SIGHUP replaces it (`reloadTLS`), open
+    /// connections keep the one they started with.
+    private(set) var tlsContext: TLSContext?
     /// Loop 0 watches the process's signals.
     var signalWatcher: SignalWatcher?
     private var nextConnectionNumber: UInt64 = 0
@@ -27,7 +33,8 @@ public final class LoopServer {
     private var draining = false
     private var onDrained: (() -> Void)?
 
-    public init(loop: EventLoop, config: ServerConfig, listenFD: Int32, application: WebSocketApplication) throws {
+    public init(loop: EventLoop, config: ServerConfig, listenFD: Int32?, tlsListenFD: Int32? = nil, tlsContext: TLSContext? = nil,
+                application: WebSocketApplication) throws {
         self.loop = loop
         self.config = config
         self.application = application
@@ -40,20 +47,39 @@ public final class LoopServer {
         closeTimeout = Clock.nanoseconds(seconds: config.closeTimeout)
         maxQueuedOutput = 2 * config.maxOutboundBytes + loop.readBuffer.count
         self.listenFD = listenFD
+        self.tlsListenFD = tlsListenFD
+        self.tlsContext = tlsContext
     }
 
     /// Starts accepting connections; until then the kernel queues them in the backlog.
     public func startAccepting() throws {
-        guard !draining, listener == nil else { return }
-        listener = try Listener(fd: listenFD, loop: loop) { [unowned self] fd in self.accept(fd) }
+        guard !draining, listeners.isEmpty else { return }
+        if let listenFD {
+            listeners.append(try Listener(fd: listenFD, loop: loop) { [unowned self] fd in self.accept(fd, tls: false) })
+        }
+        if let tlsListenFD {
+            listeners.append(try Listener(fd: tlsListenFD, loop: loop) { [unowned self] fd in self.accept(fd, tls: true) })
+        }
     }
+
+    /// New TLS connections use `context` from now on.
+    public func reloadTLS(_ context: TLSContext) { tlsContext = context }
 
     public var connectionCount: Int { registry.count }
 
-    private func accept(_ fd: Int32) {
+    private func accept(_ fd: Int32, tls: Bool) {
         nextConnectionNumber += 1
         let id = UInt64(loop.index) << 48 | nextConnectionNumber
-        let connection = Connection(fd: fd, id: id, server: self)
+        var session: TLSSession?
+        if tls {
+            session = tlsContext?.makeSession(fd: fd)
+            if session == nil {
+                loop.logger.error("cannot create a TLS session", metadata: ["conn": "\(id)"])
+                Glibc.close(fd)
+                return
+            }
+        }
+        let connection = Connection(fd: fd, id: id, server: self, tls: session)
         registry.insert(connection)
         do {
             try connection.start(overLimit: registry.count > maxConnections)
@@ -76,8 +102,8 @@ public final class LoopServer {
         guard !draining else { return }
         draining = true
         onDrained = completion
-        listener?.close()
-        listener = nil
+        listeners.forEach { $0.close() }
+        listeners = []
         let window = Clock.nanoseconds(seconds: config.drainTimeout)
         if window > 0 { application.drainStarted(window: config.drainTimeout) }
         for connection in registry.connections {

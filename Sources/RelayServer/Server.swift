@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import Reactor
+import TLS
 
 /// Starts the transport: one listener and one LoopServer per loop, signals on loop 0. SIGINT or
 /// SIGTERM drains (LoopServer.shutdown) and returns; a second one closes what is left with 1001
@@ -11,10 +12,15 @@ public final class Server: Sendable {
     private let group: LoopGroup
     private let handles = Locked<[LoopHandle]>([])
     private let stopSignals = Locked(0)
-    private let hangup = Locked<(@Sendable () -> Void)?>(nil)
-    public let port: Int
+    private let hangup = Locked<(@Sendable (Server) -> Void)?>(nil)
+    /// The plain listener's port (nil without one) and the TLS listener's (nil without TLS):
+    /// the real ones when 0 was asked for.
+    public let port: Int?
+    public let tlsPort: Int?
+    private let tlsContext: TLSContext?
 
-    /// Binds the listeners (so a taken port fails here, before any thread starts).
+    /// Binds the listeners and loads the certificates (so a taken port or a bad certificate fails
+    /// here, before any thread starts).
     public init(config: ServerConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
@@ -25,25 +31,67 @@ public final class Server: Sendable {
                            metadata: ["limit": "\(fileLimit)", "max_connections": "\(config.maxConnections)"])
         }
         group = LoopGroup(count: config.effectiveLoops, logger: logger)
-        let fds = try Listener.bind(host: config.host, port: UInt16(config.port), backlog: Int32(config.backlog), count: group.count)
-        port = Listener.localPort(of: fds[0])
-        listenFDs = fds
+        if let tls = config.tls {
+            let context = try TLSContext(tls)
+            Self.log(context, logger: logger, event: "TLS certificates loaded")
+            tlsContext = context
+            let fds = try Listener.bind(host: config.tlsHost, port: UInt16(config.tlsPort), backlog: Int32(config.backlog), count: group.count)
+            tlsPort = Listener.localPort(of: fds[0])
+            tlsListenFDs = fds
+        } else {
+            tlsContext = nil
+            tlsPort = nil
+            tlsListenFDs = []
+        }
+        if config.plain {
+            let fds = try Listener.bind(host: config.host, port: UInt16(config.port), backlog: Int32(config.backlog), count: group.count)
+            port = Listener.localPort(of: fds[0])
+            listenFDs = fds
+        } else {
+            port = nil
+            listenFDs = []
+        }
     }
 
     private let listenFDs: [Int32]
+    private let tlsListenFDs: [Int32]
+
+    private static func log(_ context: TLSContext, logger: Logger, event: Logger.Message) {
+        logger.notice(event, metadata: ["certificates": "\(context.summary.joined(separator: "; "))"])
+        for warning in context.warnings { logger.warning("\(warning)") }
+    }
+
+    /// Loads the certificates of `settings` again (a SIGHUP: renewed files) and hands them to
+    /// every loop for new connections; open connections are not touched. A certificate that
+    /// cannot be used throws, and the running ones stay in force.
+    public func reloadTLS(_ settings: TLSSettings?) throws {
+        guard tlsContext != nil else {
+            if settings != nil { logger.warning("SIGHUP: tls was added to the config; a TLS listener needs a restart") }
+            return
+        }
+        guard let settings else {
+            logger.warning("SIGHUP: tls was removed from the config; the TLS listener stays until a restart")
+            return
+        }
+        let context = try TLSContext(settings)
+        forEachLoopServer { $0.reloadTLS(context) }
+        Self.log(context, logger: logger, event: "SIGHUP: TLS certificates reloaded")
+    }
 
     /// Runs until a signal stops the server. `makeApplication` runs once on each loop;
     /// `beforeAccepting` runs once with every loop's handle, after every loop is set up and before
     /// any of them accepts a connection (tasks it queues on a loop run before the first accept).
     /// `ready` runs once every loop accepts connections (scripts and tests wait for what it prints).
-    /// `onHangup` runs on loop 0 at each SIGHUP (reload what can be reloaded).
+    /// `onHangup` runs on loop 0 at each SIGHUP (reload what can be reloaded, `reloadTLS` included).
     public func run(makeApplication: @escaping @Sendable (EventLoop) throws -> WebSocketApplication,
-                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable () -> Void)? = nil,
+                    beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable (Server) -> Void)? = nil,
                     ready: () -> Void = {}) throws {
         hangup.withLock { $0 = onHangup }
-        let fds = listenFDs, config = self.config
+        let fds = listenFDs, tlsFDs = tlsListenFDs, tlsContext = self.tlsContext, config = self.config
         let started = try group.start { [self] loop in
-            let server = try LoopServer(loop: loop, config: config, listenFD: fds[loop.index], application: makeApplication(loop))
+            let server = try LoopServer(loop: loop, config: config, listenFD: fds.isEmpty ? nil : fds[loop.index],
+                                        tlsListenFD: tlsFDs.isEmpty ? nil : tlsFDs[loop.index], tlsContext: tlsContext,
+                                        application: makeApplication(loop))
             loop.context = server
             if loop.index == 0 {
                 server.signalWatcher = try SignalWatcher(loop: loop) { [self] signal in self.received(signal) }
@@ -74,7 +122,7 @@ public final class Server: Sendable {
         switch signal {
         case .hangup:
             guard let reload = hangup.withLock({ $0 }) else { return logger.notice("SIGHUP: nothing to reload") }
-            reload()
+            reload(self)
         case .interrupt, .terminate:
             let count = stopSignals.withLock { value -> Int in
                 value += 1

@@ -1,4 +1,5 @@
 import Foundation
+import TLS
 import Yams
 
 /// Transport settings: where Relay listens and how it bounds every connection. Every field is
@@ -16,6 +17,12 @@ public struct ServerConfig: Sendable, Equatable {
     /// Allowed browser origins; empty allows any (the echo server, tests). `*` allows any too.
     public var allowedOrigins: [String] = []
     public var maxConnections = 100_000
+    /// The plain (ws://) listener on `host`:`port`; false when only the TLS listener serves.
+    public var plain = true
+    /// The TLS (wss://) listener: on when `tls` has certificates.
+    public var tls: TLSSettings?
+    public var tlsHost = "0.0.0.0"
+    public var tlsPort = 8443
 
     public var maxHandshakeBytes = 8192
     public var maxHeaderCount = 100
@@ -95,7 +102,37 @@ public struct ServerConfig: Sendable, Equatable {
         config.healthPath = try listen.string("health_path", default: config.healthPath)
         config.allowedOrigins = try listen.strings("allowed_origins", default: config.allowedOrigins)
         config.maxConnections = try listen.int("max_connections", default: config.maxConnections, range: 1...10_000_000)
+        config.plain = try listen.bool("plain", default: config.plain)
         try listen.rejectUnknownKeys()
+
+        var tls = try reader.section("tls")
+        config.tlsHost = try tls.string("host", default: config.host)
+        config.tlsPort = try tls.int("port", default: config.tlsPort, range: 0...65535)
+        let certificates = try tls.sections("certificates").map { entry in
+            var entry = entry
+            let certificate = TLSSettings.Certificate(certificateFile: try entry.string("cert_file", default: ""),
+                                                      keyFile: try entry.string("key_file", default: ""))
+            guard !certificate.certificateFile.isEmpty, !certificate.keyFile.isEmpty else {
+                throw ConfigError("\(entry.path): cert_file and key_file are both needed")
+            }
+            try entry.rejectUnknownKeys()
+            return certificate
+        }
+        var settings = TLSSettings(certificates: certificates)
+        let version = try tls.string("min_version", default: settings.minimumVersion.rawValue)
+        guard let minimum = TLSSettings.ProtocolVersion(rawValue: version) else {
+            throw ConfigError("\(tls.keyPath("min_version")): \(version) is not one of 1.2, 1.3")
+        }
+        settings.minimumVersion = minimum
+        settings.ciphers = try tls.string("ciphers", default: settings.ciphers)
+        settings.ciphersuites = try tls.string("ciphersuites", default: settings.ciphersuites)
+        settings.sessionTimeout = try tls.int("session_timeout", default: settings.sessionTimeout, range: 0...604_800)
+        settings.sessionCacheSize = try tls.int("session_cache_size", default: settings.sessionCacheSize, range: 0...10_000_000)
+        try tls.rejectUnknownKeys()
+        config.tls = certificates.isEmpty ? nil : settings
+        guard config.plain || config.tls != nil else {
+            throw ConfigError("listen.plain is false and tls has no certificates: there would be nothing to listen on")
+        }
 
         config.loops = try reader.int("loops", default: config.loops, range: 0...1024)
 

@@ -32,7 +32,7 @@ struct Serve: ParsableCommand {
         }
         try runServer(settings.server, logger: logger, makeApplication: { try gateway.makeLoop($0) },
                       beforeAccepting: { gateway.activate($0) },
-                      onHangup: { [config] in gateway.reload(configPath: config, running: settings.server, logger: logger) },
+                      onHangup: { [config] server in gateway.reload(configPath: config, running: settings.server, logger: logger, transport: server) },
                       announce: ((gateway.adminPort.map { ["relay admin listening on http://\(settings.gateway.admin.host):\($0)"] } ?? [])
                           + ["relay engine: \(gateway.engineDescription)"]).joined(separator: "\n"))
     }

@@ -4,6 +4,7 @@ import Gateway
 import Logging
 import Reactor
 import RelayServer
+import TLS
 
 /// The whole config file; a wrong key or value stops Relay with a message that names it.
 func loadRelayConfig(_ path: String) throws -> RelayConfig {
@@ -32,17 +33,24 @@ func makeLogger(_ config: ServerConfig) -> Logger {
 
 func runServer(_ config: ServerConfig, logger: Logger,
                makeApplication: @escaping @Sendable (EventLoop) throws -> WebSocketApplication,
-               beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable () -> Void)? = nil,
+               beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable (Server) -> Void)? = nil,
                announce: String? = nil) throws {
     let server: Server
     do {
         server = try Server(config: config, logger: logger)
     } catch let error as SystemError {
         throw ValidationError("cannot listen: \(error)")
+    } catch let error as TLSError {
+        throw ValidationError("tls: \(error)")
     }
     try server.run(makeApplication: makeApplication, beforeAccepting: beforeAccepting, onHangup: onHangup) {
         // Tests and scripts wait for this line; it carries the real port when 0 was asked for.
-        print("relay listening on ws://\(config.host):\(server.port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
+        if let port = server.port {
+            print("relay listening on ws://\(config.host):\(port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
+        }
+        if let port = server.tlsPort {
+            print("relay listening on wss://\(config.tlsHost):\(port)\(config.webSocketPath) (\(config.effectiveLoops) loops)")
+        }
         if let announce { print(announce) }
         fflush(nil)
     }

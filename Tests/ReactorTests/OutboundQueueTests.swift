@@ -114,4 +114,62 @@ final class OutboundQueueTests: XCTestCase {
         }
         XCTAssertEqual(error, EPIPE)
     }
+
+    /// A transport that encrypts (TLS) takes gathered bytes through a sink: a sink that takes a
+    /// few bytes at a time, waits, and is retried must see every byte once, in order, and find
+    /// the bytes it did not take first again when retried (OpenSSL requires that of a retry).
+    func testWriteThroughASinkGathersRetriesAndKeepsOrder() {
+        let arena = OutputArena(capacity: 64 * 1024)
+        var queue = OutboundQueue()
+        var expected: [UInt8] = []
+        for round in 0..<50 {
+            let bytes = [UInt8](repeating: UInt8(round), count: 37 + round * 11)
+            if round % 2 == 0 {
+                bytes.withUnsafeBytes { queue.append(SharedBytes(copying: $0)) }
+            } else {
+                bytes.withUnsafeBytes { queue.append($0, arena: arena) }
+            }
+            expected += bytes
+        }
+        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 1000, alignment: 8)
+        defer { staging.deallocate() }
+        var taken: [UInt8] = []
+        var offered: [UInt8] = []
+        var calls = 0
+        var result = OutboundQueue.WriteResult.wouldBlock
+        while result != .drained {
+            result = queue.write(through: { bytes in
+                calls += 1
+                XCTAssertLessThanOrEqual(bytes.count, 1000)
+                if !offered.isEmpty {
+                    // A retry: the bytes refused last time come first again.
+                    XCTAssertEqual(Array(bytes.prefix(offered.count)), offered)
+                    offered = []
+                }
+                if calls % 3 == 0 {
+                    offered = Array(bytes)
+                    return 0
+                }
+                let count = min(bytes.count, 333)
+                taken += bytes.prefix(count)
+                return count
+            }, staging: staging)
+            if result == .wouldBlock {
+                queue.spillArena()
+                arena.reset()
+            }
+        }
+        XCTAssertEqual(taken, expected)
+        XCTAssertTrue(queue.isEmpty)
+    }
+
+    func testASinkFailureFailsTheWrite() {
+        let arena = OutputArena(capacity: 1024)
+        var queue = OutboundQueue()
+        ([1, 2, 3] as [UInt8]).withUnsafeBytes { queue.append($0, arena: arena) }
+        let staging = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 8)
+        defer { staging.deallocate() }
+        XCTAssertEqual(queue.write(through: { _ in nil }, staging: staging), .failed(EIO))
+        XCTAssertEqual(queue.pendingBytes, 3)
+    }
 }

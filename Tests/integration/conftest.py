@@ -21,7 +21,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO_ROOT / ".build" / "debug" / "relay"
-READY_RE = re.compile(r"^relay listening on ws://(?P<host>[^:/]+):(?P<port>\d+)(?P<path>/\S*) \((?P<loops>\d+) loops\)$")
+READY_RE = re.compile(r"^relay listening on (?P<scheme>wss?)://(?P<host>[^:/]+):(?P<port>\d+)(?P<path>/\S*) \((?P<loops>\d+) loops\)$")
 START_TIMEOUT = 15.0
 DEFAULT_TEST_DEADLINE = 60.0
 
@@ -52,6 +52,7 @@ class RelayProcess:
         self.expected_exit = False
         self.host: str | None = None
         self.port: int | None = None
+        self.tls_port: int | None = None
         self.path: str | None = None
         self.loops: int | None = None
 
@@ -64,23 +65,31 @@ class RelayProcess:
         while time.monotonic() < deadline:
             text = self.stdout_path.read_bytes().decode("utf-8", "replace")
             if "\n" in text:
-                line = text.split("\n", 1)[0]
-                match = READY_RE.match(line)
-                if not match:
-                    raise AssertionError(f"unexpected first stdout line from relay: {line!r}\n{self.describe()}")
-                self.host = match["host"]
-                self.port = int(match["port"])
-                self.path = match["path"]
-                self.loops = int(match["loops"])
-                assert self.port > 0, line
+                # One listening line per listener (ws://, then wss://), written and flushed together.
+                for index, line in enumerate(text.split("\n")[:-1]):
+                    match = READY_RE.match(line)
+                    if not match:
+                        if index == 0:
+                            raise AssertionError(f"unexpected first stdout line from relay: {line!r}\n{self.describe()}")
+                        break
+                    self.host = match["host"]
+                    self.path = match["path"]
+                    self.loops = int(match["loops"])
+                    if match["scheme"] == "wss":
+                        self.tls_port = int(match["port"])
+                    else:
+                        self.port = int(match["port"])
+                assert (self.port or self.tls_port or 0) > 0, text
                 return
             if self.proc.poll() is not None:
                 raise AssertionError(f"relay exited with {self.proc.returncode} before it was ready\n{self.describe()}")
             time.sleep(0.01)
         raise AssertionError(f"relay did not print its listening line within {timeout} s\n{self.describe()}")
 
-    def url(self, path: str | None = None) -> str:
-        return f"ws://127.0.0.1:{self.port}{path if path is not None else self.path}"
+    def url(self, path: str | None = None, *, tls: bool = False, host: str = "127.0.0.1") -> str:
+        if tls:
+            return f"wss://{host}:{self.tls_port}{path if path is not None else self.path}"
+        return f"ws://{host}:{self.port}{path if path is not None else self.path}"
 
     def stdout_text(self) -> str:
         return self.stdout_path.read_bytes().decode("utf-8", "replace")

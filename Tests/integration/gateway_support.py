@@ -225,9 +225,12 @@ class Clients:
     """Opens clients against one relay and closes them all at the end:
     `async with Clients(process) as clients: alice = await clients.connect(token)`."""
 
-    def __init__(self, process, path: str = "/ws"):
+    def __init__(self, process, path: str = "/ws", *, ssl: Any = None, host: str = "127.0.0.1"):
+        """`ssl`: an ssl.SSLContext to connect to the TLS listener (wss://) as `host`."""
         self.process = process
         self.path = path
+        self.ssl = ssl
+        self.host = host
         self.opened: list[GatewayClient] = []
 
     async def __aenter__(self) -> "Clients":
@@ -237,13 +240,13 @@ class Clients:
         await asyncio.gather(*(client.close() for client in self.opened), return_exceptions=True)
 
     def url(self, query: str = "") -> str:
-        return self.process.url(self.path) + query
+        return self.process.url(self.path, tls=self.ssl is not None, host=self.host) + query
 
     async def open(self, *, name: str = "", query: str = "", subprotocols: list[str] | None = None,
                    headers: dict | None = None) -> GatewayClient:
         """A WebSocket connection, not authenticated unless the upgrade carried a token."""
         ws = await ws_connect(self.url(query), subprotocols=[SUBPROTOCOL] if subprotocols is None else subprotocols,
-                              additional_headers=headers, compression=None, open_timeout=5, close_timeout=2,
+                              additional_headers=headers, compression=None, open_timeout=5, close_timeout=2, ssl=self.ssl,
                               ping_interval=None, max_size=None, max_queue=None)
         client = GatewayClient(ws, name)
         self.opened.append(client)

@@ -1,0 +1,115 @@
+import COpenSSL
+import Glibc
+
+/// One connection's TLS state: OpenSSL reading and writing the non-blocking socket itself (a
+/// socket BIO), so received records are decrypted straight into the loop's read buffer and
+/// written records leave without an intermediate buffer of ours. The reactor drives it: it calls
+/// `handshake` until `.complete`, then `read` and `write`, and waits on epoll for whichever
+/// direction OpenSSL says it needs.
+public final class TLSSession {
+    public enum Progress: Equatable {
+        case complete
+        /// Wait for the socket to be readable (or writable) and call again.
+        case wantRead, wantWrite
+        /// The peer closed (close_notify or end of stream).
+        case closed
+        /// A TLS error: the reason is OpenSSL's, as a metric label.
+        case failed(String)
+    }
+
+    let ssl: OpaquePointer
+    /// Kept alive for the SNI callback, which reaches the context through a raw pointer.
+    private let context: TLSContext
+    public private(set) var isEstablished = false
+    /// A read that stopped on an error after it had already returned bytes: reported next time.
+    private var deferred: Progress?
+
+    init?(context: TLSContext, fd: Int32) {
+        guard let ssl = SSL_new(context.contexts[0]) else { return nil }
+        guard SSL_set_fd(ssl, fd) == 1 else { SSL_free(ssl); return nil }
+        SSL_set_accept_state(ssl)
+        self.ssl = ssl
+        self.context = context
+    }
+
+    deinit { SSL_free(ssl) }
+
+    public func handshake() -> Progress {
+        ERR_clear_error()
+        let result = SSL_do_handshake(ssl)
+        if result == 1 {
+            isEstablished = true
+            return .complete
+        }
+        return progress(after: result)
+    }
+
+    /// Decrypts into `buffer` until it is full or the socket has nothing more; `.complete` with
+    /// `count` bytes when some arrived.
+    public func read(into buffer: UnsafeMutableRawPointer, capacity: Int, count: inout Int) -> Progress {
+        count = 0
+        if let deferred {
+            self.deferred = nil
+            return deferred
+        }
+        while count < capacity {
+            ERR_clear_error()
+            var got = 0
+            if SSL_read_ex(ssl, buffer + count, capacity - count, &got) == 1 {
+                count += got
+                continue
+            }
+            let outcome = progress(after: 0)
+            if count == 0 { return outcome }
+            if outcome != .wantRead { deferred = outcome }
+            break
+        }
+        return .complete
+    }
+
+    /// Whether a read ended early on an error that the next `read` reports: call it again
+    /// without waiting for epoll (the error consumed the socket's bytes, so no event will come).
+    public var hasDeferredOutcome: Bool { deferred != nil }
+
+    /// Encrypts and sends up to `bytes.count` bytes; returns how many were taken (0 with a reason
+    /// to wait), or fails.
+    public func write(_ bytes: UnsafeRawBufferPointer, written: inout Int) -> Progress {
+        ERR_clear_error()
+        written = 0
+        if SSL_write_ex(ssl, bytes.baseAddress, bytes.count, &written) == 1 { return .complete }
+        return progress(after: 0)
+    }
+
+    /// Sends close_notify if the socket takes it now; the TCP close that follows ends the
+    /// connection either way, so there is no waiting for the peer's.
+    public func shutdown() {
+        guard isEstablished else { return }
+        ERR_clear_error()
+        _ = SSL_shutdown(ssl)
+        ERR_clear_error()
+    }
+
+    public var resumed: Bool { SSL_session_reused(ssl) == 1 }
+    public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
+    public var cipher: String { SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)).map { String(cString: $0) } ?? "none" }
+
+    private func progress(after result: Int32) -> Progress {
+        switch SSL_get_error(ssl, result) {
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_ZERO_RETURN: return .closed
+        case SSL_ERROR_SYSCALL:
+            let error = errno
+            ERR_clear_error()
+            // OpenSSL 3 reports a TCP close without close_notify as an SSL error ("unexpected eof
+            // while reading"); an errno here is a socket error such as a reset.
+            return error == 0 ? .closed : .failed(error == ECONNRESET ? "connection_reset" : "socket_error")
+        case SSL_ERROR_SSL:
+            let label = TLSError.drainReasonLabel()
+            return label == "unexpected_eof_while_reading" ? .closed : .failed(label)
+        default:
+            ERR_clear_error()
+            return .failed("unknown")
+        }
+    }
+}
