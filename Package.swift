@@ -30,8 +30,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
 
-        // Sans-I/O RFC 6455: HTTP upgrade, frames, UTF-8, close codes, the connection state machine.
-        .target(name: "WebSocket", dependencies: ["Buffers", "COpenSSL"]),
+        // Sans-I/O RFC 6455: HTTP upgrade, frames, UTF-8, close codes, the connection state machine;
+        // permessage-deflate (RFC 7692) negotiation and message compression over zlib.
+        .target(name: "WebSocket", dependencies: ["Buffers", "COpenSSL", "CZlib"]),
         // TLS on the reactor's sockets: OpenSSL contexts (certificates, SNI, ALPN, resumption) and
         // the per-connection session the reactor drives.
         .target(name: "TLS", dependencies: ["COpenSSL"]),

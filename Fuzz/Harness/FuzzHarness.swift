@@ -55,7 +55,7 @@ public enum FuzzHarness {
                     switch event {
                     case .needMore: return position
                     case .failure: failed = true; return position
-                    case .message(_, let payload): precondition(payload.count <= limit)
+                    case .message(_, let payload, _): precondition(payload.count <= limit)
                     case .ping(let payload), .pong(let payload): precondition(payload.count <= 125)
                     case .close(_, let reason): precondition(reason.count <= 123)
                     }

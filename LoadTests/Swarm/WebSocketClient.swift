@@ -129,7 +129,7 @@ final class WebSocketClient: EventHandler, Flushable {
             case .needMore:
                 if position < input.count { keepUnparsed(UnsafeRawBufferPointer(rebasing: input[position...])) }
                 return
-            case .message(let opcode, let payload):
+            case .message(let opcode, let payload, _):
                 delegate.client(self, received: opcode, payload: payload)
             case .ping(let payload):
                 send(.pong, payload: payload)

@@ -104,8 +104,9 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
 
     public func deliver(channel: String, frame: SharedBytes, ephemeral: Ephemeral?, acceptedAt: UInt64) {
         guard let local = channels[channel] else { return }
+        let compressible = ChannelName(channel).flatMap { config.namespaces[String($0.namespace)] }?.compression ?? true
         guard let ephemeral else {
-            for client in local.clients { client.connection.send(frame: frame) }
+            for client in local.clients { client.connection.send(frame: frame, compressible: compressible) }
             stats.deliveries &+= UInt64(local.clients.count)
             // Past the buffer's size in a second the rest go unrecorded: the histogram is then a
             // sample, and the shared (locked) histogram is still touched only by the fold.
@@ -117,7 +118,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
             if client.connection.isBackedUp {
                 dropped += 1
             } else {
-                client.connection.send(frame: frame)
+                client.connection.send(frame: frame, compressible: compressible)
                 sent += 1
             }
         }

@@ -34,6 +34,9 @@ public struct NamespacePolicy: Sendable, Equatable {
     public var typing = false
     public var inbox = false
     public var maxPublicationBytes = 4096
+    /// Publications are sent compressed to clients that agreed on permessage-deflate. Off for
+    /// data that does not compress (already compressed or encrypted payloads): no CPU spent.
+    public var compression = true
 
     public init() {}
 
@@ -63,6 +66,7 @@ public struct NamespacePolicy: Sendable, Equatable {
         policy.typing = try reader.bool("typing", default: false)
         policy.inbox = try reader.bool("inbox", default: false)
         policy.maxPublicationBytes = try reader.int("max_publication_bytes", default: 4096, range: 2...(16 << 20))
+        policy.compression = try reader.bool("compression", default: true)
         try reader.rejectUnknownKeys()
         if policy.joinLeave, !policy.presence {
             throw ConfigError("\(reader.keyPath("join_leave")): join/leave pushes need presence: true")

@@ -55,6 +55,8 @@ public final class Connection: EventHandler, Flushable {
     private var outputOverflowed = false
     private var interest: UInt32 = 0
     private let tls: TLSSession?
+    /// permessage-deflate, when the client offered it and the server allows it.
+    private var compression: ConnectionCompression?
     /// A TLS read needs to write first (a post-handshake message): read again when writable.
     private var tlsReadWantsWrite = false
     /// The subprotocol agreed at the handshake, if any.
@@ -305,7 +307,14 @@ public final class Connection: EventHandler, Flushable {
             refuse(rejection)
         case .success(let subprotocol):
             self.subprotocol = subprotocol
-            let response = Handshake.acceptResponse(for: request, subprotocol: subprotocol)
+            var extensions: String?
+            if let shared = server.compression,
+               let agreement = DeflateNegotiation.agree(offers: request.extensionOffers, settings: shared.settings) {
+                compression = ConnectionCompression(agreement: agreement)
+                extensions = agreement.responseHeader
+                reader = FrameReader(configuration: server.compressedReaderConfiguration)
+            }
+            let response = Handshake.acceptResponse(for: request, subprotocol: subprotocol, extensions: extensions)
             response.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
             scheduleFlush()
             phase = .open
@@ -336,8 +345,14 @@ public final class Connection: EventHandler, Flushable {
             switch reader.read(input, position: &position) {
             case .needMore:
                 break loop
-            case .message(let opcode, let payload):
-                if phase == .open { server.application.connection(self, received: opcode, payload: payload) }
+            case .message(let opcode, let payload, let compressed):
+                guard phase == .open else { break }
+                if compressed {
+                    guard let message = inflate(opcode, payload) else { return }
+                    server.application.connection(self, received: opcode, payload: message)
+                } else {
+                    server.application.connection(self, received: opcode, payload: payload)
+                }
             case .ping(let payload):
                 if phase == .open { sendFrame(.pong, payload: payload) }
             case .pong:
@@ -357,6 +372,41 @@ public final class Connection: EventHandler, Flushable {
             readPaused = true
             updateInterest()
         }
+    }
+
+    /// A compressed message, inflated into the loop's scratch buffer (valid until the next
+    /// message), or nil when the connection failed: 1009 past `max_message_size` once inflated,
+    /// which stops a zip bomb after that many bytes; 1007 for data that is not DEFLATE or not
+    /// UTF-8.
+    private func inflate(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let compression, let shared = server.compression, let inflater = compression.inflater(shared) else {
+            fail(.internalError, reason: "no memory for a decompressor")
+            return nil
+        }
+        let output = shared.inflated
+        output.clear()
+        let limit = server.config.maxMessageSize
+        switch inflater.inflate(payload, into: output, limit: limit, resetAfter: compression.agreement.clientNoContextTakeover) {
+        case .complete:
+            break
+        case .tooBig:
+            log(.info, "protocol error", ["close": "1009", "reason": "compressed message larger than \(limit) bytes once inflated"])
+            fail(.messageTooBig, reason: "message larger than \(limit) bytes")
+            return nil
+        case .corrupt(let reason):
+            log(.info, "protocol error", ["close": "1007", "reason": "\(reason)"])
+            fail(.invalidPayload, reason: "invalid compressed data")
+            return nil
+        }
+        if opcode == .text {
+            var validator = UTF8Validator()
+            guard validator.validate(output.readableView), validator.isComplete else {
+                log(.info, "protocol error", ["close": "1007", "reason": "invalid UTF-8 in text message"])
+                fail(.invalidPayload, reason: "invalid UTF-8 in text message")
+                return nil
+            }
+        }
+        return output.readableView
     }
 
     private func closeReceived(_ code: CloseCode?, reason: UnsafeRawBufferPointer) {
@@ -447,17 +497,47 @@ public final class Connection: EventHandler, Flushable {
 
     // MARK: Output
 
-    /// Sends one unfragmented frame; the bytes are copied now, written at the end of the turn.
+    /// Sends one unfragmented data frame, compressed when permessage-deflate was agreed and the
+    /// payload is long enough; the bytes are copied now, written at the end of the turn.
     public func send(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
         guard phase == .open, !outputOverflowed else { return }
+        if let compression, let shared = server.compression, payload.count >= shared.minimumSize,
+           let deflater = compression.deflater(shared) {
+            shared.compressed.clear()
+            deflater.compress(payload, into: shared.compressed, resetAfter: compression.sharesFrames)
+            let body = shared.compressed.readableView
+            // With context takeover the message is now part of the compressed stream: it must go
+            // out compressed even if it did not shrink.
+            if body.count < payload.count || !compression.sharesFrames {
+                writeFrame(opcode, payload: body, compressed: true)
+                checkOutputBound()
+                return
+            }
+        }
         writeFrame(opcode, payload: payload)
         checkOutputBound()
     }
 
-    /// Queues bytes that are already a frame (encoded once for many connections).
-    public func send(frame: SharedBytes) {
+    /// Queues bytes that are already a frame (encoded once for many connections). With
+    /// permessage-deflate agreed and `compressible` (the application's choice, per namespace in
+    /// the gateway), the payload is compressed: once per loop for every connection that resets
+    /// its compressor after each message, per connection for those that keep context.
+    public func send(frame: SharedBytes, compressible: Bool = true) {
         guard phase == .open, !outputOverflowed else { return }
-        outbound.append(frame)
+        if compressible, let compression, let shared = server.compression {
+            if compression.sharesFrames {
+                outbound.append(shared.sharedFrame(for: frame, key: compression.key))
+            } else if let (opcode, payload) = FrameWriter.parseUnmasked(frame.bytes), opcode == .text || opcode == .binary,
+                      payload.count >= shared.minimumSize, let deflater = compression.deflater(shared) {
+                shared.compressed.clear()
+                deflater.compress(payload, into: shared.compressed, resetAfter: false)
+                writeFrame(opcode, payload: shared.compressed.readableView, compressed: true)
+            } else {
+                outbound.append(frame)
+            }
+        } else {
+            outbound.append(frame)
+        }
         scheduleFlush()
         checkOutputBound()
     }
@@ -486,10 +566,10 @@ public final class Connection: EventHandler, Flushable {
         writeFrame(opcode, payload: payload)
     }
 
-    private func writeFrame(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
+    private func writeFrame(_ opcode: Opcode, payload: UnsafeRawBufferPointer, compressed: Bool = false) {
         let headerSize = FrameWriter.headerSize(payloadLength: payload.count, masked: false)
         let target = outbound.reserve(headerSize + payload.count, arena: loop.arena)
-        FrameWriter.writeHeader(into: target, opcode: opcode, payloadLength: payload.count)
+        FrameWriter.writeHeader(into: target, opcode: opcode, rsv1: compressed, payloadLength: payload.count)
         if payload.count > 0 { (target + headerSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
         scheduleFlush()
     }

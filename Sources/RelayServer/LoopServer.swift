@@ -12,6 +12,10 @@ public final class LoopServer {
     public let application: WebSocketApplication
     let registry = ConnectionRegistry()
     let readerConfiguration: FrameReader.Configuration
+    /// For connections that agreed on permessage-deflate: RSV1 marks a compressed message.
+    let compressedReaderConfiguration: FrameReader.Configuration
+    /// permessage-deflate's per-loop state; nil when `compression.enabled` is false.
+    let compression: LoopCompression?
     let parserLimits: HTTPRequestParser.Limits
     let maxConnections: Int
     let handshakeTimeout: UInt64
@@ -39,6 +43,9 @@ public final class LoopServer {
         self.config = config
         self.application = application
         readerConfiguration = .init(maxFrameSize: config.maxFrameSize, maxMessageSize: config.maxMessageSize, requireMasked: true)
+        compressedReaderConfiguration = .init(maxFrameSize: config.maxFrameSize, maxMessageSize: config.maxMessageSize,
+                                              requireMasked: true, allowedReservedBits: 0x40)
+        compression = config.compression.map { LoopCompression(settings: $0, minimumSize: config.compressionMinimumSize) }
         parserLimits = .init(maxHeadBytes: config.maxHandshakeBytes, maxHeaderCount: config.maxHeaderCount)
         maxConnections = (config.maxConnections + config.effectiveLoops - 1) / config.effectiveLoops
         handshakeTimeout = Clock.nanoseconds(seconds: config.handshakeTimeout)

@@ -1,5 +1,6 @@
 import Foundation
 import TLS
+import WebSocket
 import Yams
 
 /// Transport settings: where Relay listens and how it bounds every connection. Every field is
@@ -23,6 +24,10 @@ public struct ServerConfig: Sendable, Equatable {
     public var tls: TLSSettings?
     public var tlsHost = "0.0.0.0"
     public var tlsPort = 8443
+    /// permessage-deflate (RFC 7692) as Relay allows it; nil: not offered to clients.
+    public var compression: DeflateSettings? = DeflateSettings()
+    /// Data messages shorter than this are sent uncompressed.
+    public var compressionMinimumSize = 256
 
     public var maxHandshakeBytes = 8192
     public var maxHeaderCount = 100
@@ -152,6 +157,20 @@ public struct ServerConfig: Sendable, Equatable {
         // Keepalive pauses while a connection waits for its drain moment: keep the window short.
         config.drainTimeout = try timeouts.seconds("drain", default: config.drainTimeout, range: 0...300)
         try timeouts.rejectUnknownKeys()
+
+        var compression = try reader.section("compression")
+        let defaults = DeflateSettings()
+        let enabled = try compression.bool("enabled", default: true)
+        config.compressionMinimumSize = try compression.int("min_size", default: config.compressionMinimumSize, range: 0...(1 << 30))
+        let deflate = DeflateSettings(
+            compressionLevel: try compression.int("level", default: defaults.compressionLevel, range: DeflateSettings.compressionLevelRange),
+            serverMaxWindowBits: try compression.int("window_bits", default: defaults.serverMaxWindowBits, range: DeflateSettings.windowBitsRange),
+            memLevel: try compression.int("mem_level", default: defaults.memLevel, range: DeflateSettings.memLevelRange),
+            clientMaxWindowBits: try compression.int("client_max_window_bits", default: defaults.clientMaxWindowBits,
+                                                     range: DeflateSettings.windowBitsRange),
+            serverContextTakeover: try compression.bool("context_takeover", default: defaults.serverContextTakeover))
+        try compression.rejectUnknownKeys()
+        config.compression = enabled ? deflate : nil
 
         var log = try reader.section("log")
         config.logLevel = try log.string("level", default: config.logLevel)

@@ -8,13 +8,17 @@ import Buffers
 /// unmasked, validated and appended to the message buffer as it arrives. So the bytes a caller
 /// must keep after `.needMore` are at most a header or a control frame (139 bytes), and a text
 /// message with invalid UTF-8 fails at the first bad byte, even in the middle of a frame.
+///
+/// With permessage-deflate negotiated (RSV1 allowed) a message whose first frame sets RSV1 is
+/// delivered still compressed and flagged so; its text is validated by the caller once inflated.
 public struct FrameReader {
     public struct Configuration: Sendable {
         public var maxFrameSize: Int
         public var maxMessageSize: Int
         /// Servers require masked frames, clients refuse them (§5.1).
         public var requireMasked: Bool
-        /// RSV bits an extension negotiated (e.g. 0x40 for permessage-deflate); others fail.
+        /// RSV bits an extension negotiated; others fail. 0x40 is permessage-deflate's "compressed"
+        /// bit (RFC 7692 §6): it is then legal on the first frame of a data message only.
         public var allowedReservedBits: UInt8
 
         public init(maxFrameSize: Int = 1 << 20, maxMessageSize: Int = 1 << 20, requireMasked: Bool = true,
@@ -38,6 +42,8 @@ public struct FrameReader {
     var partial: PartialFrame?
     /// The opcode of the message being assembled from several frames or reads, if any.
     var messageOpcode: Opcode?
+    /// Whether the message being assembled had RSV1 on its first frame (permessage-deflate).
+    var messageCompressed = false
     var messageSize = 0
     var utf8 = UTF8Validator()
     var messageBuffer: ByteBuffer?
@@ -66,7 +72,7 @@ public struct FrameReader {
                 if count > 0 {
                     let chunk = UnsafeMutableRawBufferPointer(rebasing: input[position..<(position + count)])
                     frame.phase = Masking.apply(key: frame.maskKey, phase: frame.phase, to: chunk)
-                    if messageOpcode == .text, !utf8.validate(UnsafeRawBufferPointer(chunk)) {
+                    if messageOpcode == .text, !messageCompressed, !utf8.validate(UnsafeRawBufferPointer(chunk)) {
                         return fail(.invalidPayload, "invalid UTF-8 in text message")
                     }
                     appendToMessage(UnsafeRawBufferPointer(chunk))
@@ -80,12 +86,13 @@ public struct FrameReader {
                 partial = nil
                 if frame.fin {
                     let opcode = messageOpcode!
-                    if opcode == .text, !utf8.isComplete {
+                    if opcode == .text, !messageCompressed, !utf8.isComplete {
                         return fail(.invalidPayload, "text message ends inside a UTF-8 sequence")
                     }
                     messageOpcode = nil
                     clearMessageOnNextRead = true
-                    return .message(opcode, messageBuffer.map { $0.readableView } ?? UnsafeRawBufferPointer(start: nil, count: 0))
+                    return .message(opcode, messageBuffer.map { $0.readableView } ?? UnsafeRawBufferPointer(start: nil, count: 0),
+                                    compressed: messageCompressed)
                 }
                 continue
             }
@@ -100,6 +107,8 @@ public struct FrameReader {
         let b0 = input[position], b1 = input[position + 1]
         let fin = b0 & 0x80 != 0
         if b0 & 0x70 & ~configuration.allowedReservedBits != 0 { return fail(.protocolError, "reserved bits set") }
+        // Past the check above, RSV1 means permessage-deflate was negotiated.
+        let compressed = b0 & 0x40 != 0
         guard let opcode = Opcode(rawValue: b0 & 0x0F) else { return fail(.protocolError, "unknown opcode \(b0 & 0x0F)") }
         let masked = b1 & 0x80 != 0
         let length7 = Int(b1 & 0x7F)
@@ -109,6 +118,8 @@ public struct FrameReader {
             if b0 & 0x70 != 0 { return fail(.protocolError, "reserved bits set on a control frame") }
         } else if opcode == .continuation {
             if messageOpcode == nil { return fail(.protocolError, "continuation frame without a message to continue") }
+            // RFC 7692 §6.1: the first frame says whether the whole message is compressed.
+            if compressed { return fail(.protocolError, "RSV1 set on a continuation frame") }
         } else if messageOpcode != nil {
             return fail(.protocolError, "new data frame inside a fragmented message")
         }
@@ -154,16 +165,17 @@ public struct FrameReader {
             let payload = UnsafeMutableRawBufferPointer(start: base + headerLength, count: payloadLength)
             if masked { Masking.apply(key: maskKey, phase: 0, to: payload) }
             position += payloadLength
-            if opcode == .text {
+            if opcode == .text, !compressed {
                 var validator = UTF8Validator()
                 if !validator.validate(UnsafeRawBufferPointer(payload)) || !validator.isComplete {
                     return fail(.invalidPayload, "invalid UTF-8 in text message")
                 }
             }
-            return .message(opcode, UnsafeRawBufferPointer(payload))
+            return .message(opcode, UnsafeRawBufferPointer(payload), compressed: compressed)
         }
         if !continuing {
             messageOpcode = opcode
+            messageCompressed = compressed
             messageSize = 0
             utf8.reset()
             messageBuffer?.clear()

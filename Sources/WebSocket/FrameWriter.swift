@@ -35,6 +35,23 @@ public enum FrameWriter {
         return size
     }
 
+    /// The opcode and payload of a whole unmasked frame that `writeHeader` made (nil for anything
+    /// else): for compressing a frame that was encoded once for many connections.
+    public static func parseUnmasked(_ frame: UnsafeRawBufferPointer) -> (Opcode, UnsafeRawBufferPointer)? {
+        guard frame.count >= 2, frame[1] & 0x80 == 0, let opcode = Opcode(rawValue: frame[0] & 0x0F) else { return nil }
+        let length7 = Int(frame[1] & 0x7F)
+        let headerSize = length7 < 126 ? 2 : length7 == 126 ? 4 : 10
+        guard frame.count >= headerSize else { return nil }
+        var length = length7
+        if length7 == 126 {
+            length = Int(frame[2]) << 8 | Int(frame[3])
+        } else if length7 == 127 {
+            length = (2..<10).reduce(0) { $0 << 8 | Int(frame[$1]) }
+        }
+        guard frame.count == headerSize + length else { return nil }
+        return (opcode, UnsafeRawBufferPointer(rebasing: frame[headerSize...]))
+    }
+
     /// A whole frame as an array: for control frames, tests and clients; the hot paths write
     /// headers in place instead.
     public static func frame(_ opcode: Opcode, payload: [UInt8], fin: Bool = true, rsv1: Bool = false,

@@ -97,7 +97,7 @@ final class FrameReaderTests: XCTestCase {
 
     func testNegotiatedReservedBitIsAllowedOnDataFramesOnly() {
         let configuration = FrameReader.Configuration(allowedReservedBits: 0x40)
-        XCTAssertEqual(events(rawFrame(firstByte: 0xC2, payload: [1, 2]), configuration), [.binary([1, 2])])
+        XCTAssertEqual(events(rawFrame(firstByte: 0xC2, payload: [1, 2]), configuration), [.compressed(.binary, [1, 2])])
         XCTAssertEqual(events(rawFrame(firstByte: 0xA2, payload: [1, 2]), configuration), [.failure(.protocolError)])
         XCTAssertEqual(events(rawFrame(firstByte: 0xC9, payload: []), configuration), [.failure(.protocolError)])
     }

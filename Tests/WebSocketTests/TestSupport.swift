@@ -10,7 +10,8 @@ import XCTest
 /// An `InboundEvent` with its bytes copied out, so it outlives the next `read` and compares
 /// with `==`. A failure compares by close code only; its reason is kept for messages.
 enum Event: Equatable, CustomStringConvertible {
-    case message(Opcode, [UInt8])
+    /// `compressed`: RSV1 was set (permessage-deflate) and the payload is still compressed.
+    case message(Opcode, [UInt8], compressed: Bool = false)
     case ping([UInt8])
     case pong([UInt8])
     case close(CloseCode?, reason: [UInt8])
@@ -20,7 +21,7 @@ enum Event: Equatable, CustomStringConvertible {
     init?(_ event: InboundEvent) {
         switch event {
         case .needMore: return nil
-        case let .message(opcode, payload): self = .message(opcode, Array(payload))
+        case let .message(opcode, payload, compressed): self = .message(opcode, Array(payload), compressed: compressed)
         case let .ping(payload): self = .ping(Array(payload))
         case let .pong(payload): self = .pong(Array(payload))
         case let .close(code, reason): self = .close(code, reason: Array(reason))
@@ -30,11 +31,12 @@ enum Event: Equatable, CustomStringConvertible {
 
     static func text(_ text: String) -> Event { .message(.text, Array(text.utf8)) }
     static func binary(_ bytes: [UInt8]) -> Event { .message(.binary, bytes) }
+    static func compressed(_ opcode: Opcode, _ bytes: [UInt8]) -> Event { .message(opcode, bytes, compressed: true) }
     static func failure(_ code: CloseCode) -> Event { .failure(code, reason: "") }
 
     static func == (lhs: Event, rhs: Event) -> Bool {
         switch (lhs, rhs) {
-        case let (.message(a, x), .message(b, y)): return a == b && x == y
+        case let (.message(a, x, c), .message(b, y, d)): return a == b && x == y && c == d
         case let (.ping(x), .ping(y)), let (.pong(x), .pong(y)): return x == y
         case let (.close(a, x), .close(b, y)): return a == b && x == y
         case let (.failure(a, _), .failure(b, _)): return a == b
@@ -48,7 +50,8 @@ enum Event: Equatable, CustomStringConvertible {
             return "\(bytes.count) bytes [\(prefix)\(bytes.count > 16 ? " …" : "")]"
         }
         switch self {
-        case let .message(opcode, payload): return "message(\(opcode), \(show(payload)))"
+        case let .message(opcode, payload, compressed):
+            return "message(\(opcode), \(show(payload))\(compressed ? ", compressed" : ""))"
         case let .ping(payload): return "ping(\(show(payload)))"
         case let .pong(payload): return "pong(\(show(payload)))"
         case let .close(code, reason): return "close(\(code.map(String.init(describing:)) ?? "nil"), \(show(reason)))"
