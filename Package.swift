@@ -88,11 +88,12 @@ let package = Package(
             ]
         ),
 
-        // The load tester: client connections on the project's own reactor and WebSocket codec.
+        // The load tester: client connections on the project's own reactor and WebSocket codec,
+        // and over TLS (wss://) with the TLS module's client context.
         .executableTarget(
             name: "relay-swarm",
             dependencies: [
-                "Auth", "Buffers", "CSystem", "JSON", "Reactor", "WebSocket",
+                "Auth", "Buffers", "CSystem", "JSON", "Reactor", "TLS", "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

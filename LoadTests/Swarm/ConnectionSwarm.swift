@@ -1,5 +1,6 @@
 import Glibc
 import Reactor
+import TLS
 import WebSocket
 
 /// Opens a worker's share of connections, at most `concurrency` of them setting up at once (a
@@ -11,6 +12,8 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     struct Plan {
         /// Connection N goes to `endpoints[N % count]`: several replicas share the load evenly.
         var endpoints: [Endpoint]
+        /// The client context of each wss:// endpoint (nil for ws://), in the same order.
+        var tls: [TLSClientContext?]
         /// Global connection numbers (user `swarm-N`); tags are positions in this range.
         var numbers: Range<Int>
         var sources: SourceAddresses?
@@ -21,6 +24,14 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         var setupTimeout: UInt64
 
         func endpoint(for number: Int) -> Endpoint { endpoints[number % endpoints.count] }
+        func tls(for number: Int) -> TLSClientContext? { tls[number % endpoints.count] }
+
+        /// Connections opened before the others: with --tls-resume, one per endpoint, whose setup
+        /// leaves a session for the rest to resume (the server's tickets come before its upgrade
+        /// response); otherwise all that may set up at once.
+        var firstWave: Int {
+            tls.contains { $0?.resumesSessions == true } ? min(endpoints.count, concurrency) : concurrency
+        }
     }
 
     private unowned let loop: EventLoop
@@ -33,6 +44,9 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     private(set) var established = 0
     private(set) var alive = 0
     private(set) var errors = ErrorCounts()
+    /// TLS handshakes completed, and how many of them the server resumed (--tls-resume).
+    private(set) var tlsHandshakes = 0
+    private(set) var tlsResumed = 0
     private(set) var setupStarted: UInt64 = 0
     /// Every connection is set up, or setup failed: from now on losses are counted, not fatal.
     private var setupOver = false
@@ -68,7 +82,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         }
         setupStarted = Clock.now()
         loop.timers.schedule(setupDeadline, after: plan.setupTimeout, now: setupStarted)
-        while settingUp < plan.concurrency, opened < plan.numbers.count { openNext() }
+        while settingUp < plan.firstWave, opened < plan.numbers.count { openNext() }
     }
 
     private func openNext() {
@@ -77,8 +91,9 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         opened += 1
         settingUp += 1
         do {
-            clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint(for: number), source: plan.sources?.address(for: number),
-                                               subprotocols: plan.subprotocols, maxMessageSize: plan.maxMessageSize, delegate: self)
+            clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint(for: number), tls: plan.tls(for: number),
+                                               source: plan.sources?.address(for: number), subprotocols: plan.subprotocols,
+                                               maxMessageSize: plan.maxMessageSize, delegate: self)
         } catch {
             failSetup("connection \(number) to \(plan.endpoint(for: number)): \(error)\(hint(for: error.errno))")
         }
@@ -98,7 +113,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         established += 1
         alive += 1
         settingUp -= 1
-        if opened < plan.numbers.count { openNext() }
+        while settingUp < plan.concurrency, opened < plan.numbers.count { openNext() }
         if established == plan.numbers.count { finishSetup() }
     }
 
@@ -115,6 +130,11 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     }
 
     // MARK: WebSocketClientDelegate
+
+    func clientSecured(_ client: WebSocketClient, resumed: Bool) {
+        tlsHandshakes += 1
+        if resumed { tlsResumed += 1 }
+    }
 
     func clientOpened(_ client: WebSocketClient) {
         if !plan.subprotocols.isEmpty, client.subprotocol == nil {

@@ -76,7 +76,7 @@ private final class EchoRun {
         report.add("workers", options.connection.workers)
         report.add("size", options.size)
         report.add("window", options.window)
-        report.add("setup_s", setupSeconds)
+        report.addSetup(seconds: setupSeconds, total: total, connection: options.connection)
         report.add("duration_s", options.timing.duration)
         report.add("messages", total.received)
         report.add("messages_per_s", Double(total.received) / options.timing.duration)

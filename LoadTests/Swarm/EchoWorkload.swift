@@ -96,6 +96,8 @@ final class EchoWorkload: Workload {
         loop.timers.cancel(drainDeadline)
         var result = WorkerResult(established: swarm.established, received: measured)
         result.errors = swarm.errors
+        result.tlsHandshakes = swarm.tlsHandshakes
+        result.tlsResumed = swarm.tlsResumed
         result.errors.add(errors)
         result.latency = latency
         done(result)

@@ -1,8 +1,8 @@
 import Glibc
 
-/// Where connections go: `ws://HOST:PORT/PATH` for WebSocket targets, `http://HOST:PORT` for the
-/// server API. Hosts are loopback addresses (127.x.x.x or `localhost`): the swarm loads servers
-/// on this machine only.
+/// Where connections go: `ws://HOST:PORT/PATH` or `wss://HOST[:PORT]/PATH` for WebSocket
+/// targets, `http://HOST:PORT` for the server API. Hosts are loopback addresses (127.x.x.x or
+/// `localhost`): the swarm loads servers on this machine only.
 struct Endpoint: CustomStringConvertible {
     let scheme: String
     let host: String
@@ -13,21 +13,41 @@ struct Endpoint: CustomStringConvertible {
     /// The Host header: the port is always given, as a client connecting by number does.
     var authority: String { "\(host):\(port)" }
 
+    /// wss://: TLS on the TCP connection before the upgrade.
+    var isSecure: Bool { scheme == "wss" }
+
     var description: String { "\(scheme)://\(authority)\(path)" }
 
+    /// Ports a URL may leave out: wss's 443 (RFC 6455 §3), where a TLS listener often is. The
+    /// swarm's other targets listen on ports from the server's config, which a URL must give.
+    private static let defaultPorts: [String: UInt16] = ["wss": 443]
+
     init(parsing text: String, scheme expected: String) throws(SwarmError) {
+        try self.init(parsing: text, schemes: [expected])
+    }
+
+    init(parsing text: String, schemes: [String]) throws(SwarmError) {
+        guard let expected = schemes.first(where: { text.hasPrefix($0 + "://") }) else {
+            throw SwarmError("\(text): expected a \(schemes.map { $0 + "://" }.joined(separator: " or ")) URL")
+        }
         let prefix = expected + "://"
-        guard text.hasPrefix(prefix) else { throw SwarmError("\(text): expected a \(prefix) URL") }
         let rest = text.dropFirst(prefix.count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let hostPort = rest[..<slash]
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        guard let colon = hostPort.lastIndex(of: ":"), let port = UInt16(hostPort[hostPort.index(after: colon)...]), port > 0 else {
+        if let colon = hostPort.lastIndex(of: ":") {
+            guard let port = UInt16(hostPort[hostPort.index(after: colon)...]), port > 0 else {
+                throw SwarmError("\(text): the port must be a number from 1 to 65535")
+            }
+            host = String(hostPort[..<colon])
+            self.port = port
+        } else if let port = Self.defaultPorts[expected] {
+            host = String(hostPort)
+            self.port = port
+        } else {
             throw SwarmError("\(text): give the port explicitly (\(prefix)HOST:PORT)")
         }
         scheme = expected
-        host = String(hostPort[..<colon])
-        self.port = port
         guard let ip = IPv4.parse(host == "localhost" ? "127.0.0.1" : host), ip >> 24 == 127 else {
             throw SwarmError("\(text): the host must be a loopback address (127.x.x.x) or localhost")
         }

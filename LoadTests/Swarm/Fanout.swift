@@ -104,7 +104,7 @@ private final class FanoutRun {
         report.add("channel", options.channel)
         report.add("mode", options.window > 0 ? "window" : "rate")
         if options.window > 0 { report.add("window", options.window) } else { report.add("rate_requested", options.rate) }
-        report.add("setup_s", setupSeconds)
+        report.addSetup(seconds: setupSeconds, total: total, connection: options.connection)
         report.add("duration_s", duration)
         report.add("publications", publisher.measured)
         report.add("publications_per_s", Double(publisher.measured) / duration)

@@ -64,6 +64,8 @@ final class FanoutWorkload: Workload {
         loop.timers.cancel(drainDeadline)
         var result = WorkerResult(established: swarm.established, received: ledger.measured, duplicates: ledger.duplicates)
         result.errors = swarm.errors
+        result.tlsHandshakes = swarm.tlsHandshakes
+        result.tlsResumed = swarm.tlsResumed
         result.errors.add(unexpected)
         result.latency = ledger.latency
         drain.done(result)

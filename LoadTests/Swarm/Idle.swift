@@ -4,11 +4,14 @@ import Reactor
 
 struct Idle: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Open connections and hold them: the time to establish, and the server's memory per connection.",
+        abstract: "Open connections and hold them: how fast they are set up, and the server's memory per connection.",
         discussion: """
         Against any WebSocket server; with --gateway each connection also authenticates with relay.v1 \
         (and subscribes to --channel when given). With --server-pid, the server's VmRSS is read before \
-        the first connection and at the end of the hold.
+        the first connection and at the end of the hold. Over wss:// the setup rate \
+        (setup_connections_per_s) is the TLS handshake rate: full handshakes, or with --tls-resume \
+        resumed ones after each worker's first connection (which has no session to offer, and is \
+        set up alone so that the others have one).
         """
     )
 
@@ -83,7 +86,7 @@ private final class IdleRun {
         report.add("workers", options.connection.workers)
         report.add("gateway", options.gateway)
         if let channel = options.channel { report.add("channel", channel) }
-        report.add("setup_s", setupSeconds)
+        report.addSetup(seconds: setupSeconds, total: total, connection: options.connection)
         report.add("hold_s", options.hold)
         if let memoryBefore, let memoryAfter {
             report.add("server_rss_before_kib", memoryBefore)

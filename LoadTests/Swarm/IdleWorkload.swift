@@ -21,6 +21,8 @@ final class IdleWorkload: Workload {
     func finish(lastSequence: UInt64, done: @escaping (WorkerResult) -> Void) {
         var result = WorkerResult(established: swarm.established, received: received)
         result.errors = swarm.errors
+        result.tlsHandshakes = swarm.tlsHandshakes
+        result.tlsResumed = swarm.tlsResumed
         done(result)
     }
 

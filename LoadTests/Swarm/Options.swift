@@ -2,11 +2,16 @@ import ArgumentParser
 import Glibc
 import Logging
 import Reactor
+import TLS
 
 /// Where the connections go and how they are spread over addresses and processes.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The server's WebSocket URL, ws://HOST:PORT/PATH (a loopback address or localhost); repeat it for several replicas, which the connections take in turn.")
+    @Option(help: "The server's WebSocket URL, ws://HOST:PORT/PATH or wss://HOST[:PORT]/PATH (a loopback address or localhost; wss's port defaults to 443); repeat it for several replicas, which the connections take in turn.")
     var url: [String]
+    @Option(help: ArgumentHelp("With wss:// URLs: check the server's certificate against the CA certificates in this PEM file, and that it names the URL's host. Without it the certificate is not checked at all (insecure: meant for a loopback server with a self-signed test certificate).", valueName: "path"))
+    var caFile: String?
+    @Flag(help: "With wss:// URLs: offer each new connection the session of the last completed handshake with that URL (per worker), to measure resumed handshakes; the report counts those the server resumed.")
+    var tlsResume = false
     @Option(help: "Bind connections to these local addresses in turn, e.g. 127.0.0.2-127.0.0.9: each has its own ephemeral ports.")
     var sourceAddresses: String?
     @Option(help: "Connections setting up at once, per worker.")
@@ -23,6 +28,9 @@ struct ConnectionOptions: ParsableArguments {
         guard workers >= 1, concurrency >= 1, setupTimeout > 0 else {
             throw ValidationError("--workers, --concurrency and --setup-timeout must be positive")
         }
+        if caFile != nil || tlsResume, !url.contains(where: { $0.hasPrefix("wss://") }) {
+            throw ValidationError("--ca-file and --tls-resume need a wss:// URL")
+        }
     }
 
     /// This process's share of `total` connections. The coordinator computes worker 0's (the
@@ -37,11 +45,26 @@ struct ConnectionOptions: ParsableArguments {
         guard count + 64 <= files else {
             throw ValidationError("\(count) connections in one process need more than its \(files) open files: use --workers \(total / max(1, files - 64) + 1) or more")
         }
-        return ConnectionSwarm.Plan(endpoints: try url.map { try Endpoint(parsing: $0, scheme: "ws") }, numbers: first..<(first + count),
+        let endpoints = try url.map { try Endpoint(parsing: $0, schemes: ["ws", "wss"]) }
+        return ConnectionSwarm.Plan(endpoints: endpoints, tls: try endpoints.map { try tlsContext(for: $0) }, numbers: first..<(first + count),
                                     sources: try sourceAddresses.map { try SourceAddresses(parsing: $0) },
                                     concurrency: concurrency, subprotocols: subprotocols, session: session,
                                     setupTimeout: Clock.nanoseconds(seconds: setupTimeout))
     }
+
+    /// One client context per wss:// URL: the session --tls-resume offers is that server's.
+    /// The coordinator makes them too, which checks --ca-file before any worker starts.
+    private func tlsContext(for endpoint: Endpoint) throws -> TLSClientContext? {
+        guard endpoint.isSecure else { return nil }
+        do {
+            return try TLSClientContext(verification: caFile.map { .caFile($0) } ?? .insecure, resumeSessions: tlsResume)
+        } catch {
+            throw ValidationError("TLS: \(error)")
+        }
+    }
+
+    /// Whether the connections use TLS, for the report.
+    var usesTLS: Bool { url.contains { $0.hasPrefix("wss://") } }
 }
 
 /// The HS256 secret the gateway verifies tokens with; the swarm mints one token per connection.

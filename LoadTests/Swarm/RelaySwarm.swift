@@ -8,7 +8,8 @@ struct RelaySwarm: ParsableCommand {
         discussion: """
         Each scenario is bounded in connections and time, prints a progress line every second and a \
         report on stderr, and one JSON object as the last line on stdout. Setup failures (connection \
-        refused, upgrade refused, token refused) end the run with a message and exit status 1.
+        refused, TLS handshake failed, upgrade refused, token refused) end the run with a message and \
+        exit status 1.
         """,
         subcommands: [Fanout.self, Echo.self, Idle.self]
     )

@@ -33,6 +33,19 @@ struct Report {
         lines.append("\(key): \(value)")
     }
 
+    /// The setup window: its length, the connections set up per second in it (over wss://,
+    /// each one a TLS handshake then the upgrade: the handshake rate), and with TLS how many
+    /// handshakes there were and how many the server resumed.
+    mutating func addSetup(seconds: Double, total: WorkerResult, connection: ConnectionOptions) {
+        add("setup_s", seconds)
+        add("setup_connections_per_s", seconds > 0 ? Double(total.established) / seconds : 0)
+        guard connection.usesTLS else { return }
+        add("tls_resume", connection.tlsResume)
+        add("tls_verify", connection.caFile != nil)
+        add("tls_handshakes", total.tlsHandshakes)
+        add("tls_resumed", total.tlsResumed)
+    }
+
     /// Percentiles in microseconds.
     mutating func add(_ key: String, _ latency: LatencyHistogram) {
         let fields: [(String, Double)] = [

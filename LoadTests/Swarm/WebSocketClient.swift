@@ -2,23 +2,30 @@ import Buffers
 import CSystem
 import Glibc
 import Reactor
+import TLS
 import WebSocket
 
 /// Told what happens on a client connection. One delegate usually serves every connection of a
 /// worker and keeps per-connection state in arrays indexed by `tag`.
 protocol WebSocketClientDelegate: AnyObject {
+    /// wss://: the TLS handshake is done; the upgrade request goes next.
+    func clientSecured(_ client: WebSocketClient, resumed: Bool)
     func clientOpened(_ client: WebSocketClient)
     /// `payload` is valid only during the call.
     func client(_ client: WebSocketClient, received opcode: Opcode, payload: UnsafeRawBufferPointer)
     func clientEnded(_ client: WebSocketClient, _ failure: ClientFailure)
 }
 
-/// One client connection on the loop: a non-blocking connect, the upgrade (ClientHandshake),
-/// then frames (FrameReader, unmasked from the server; our frames masked with FrameWriter). The
-/// client side of what RelayServer's Connection does, without the server's policies: it answers
-/// pings and close frames and reports everything else to its delegate.
+/// One client connection on the loop: a non-blocking connect, for wss:// the TLS handshake,
+/// the upgrade (ClientHandshake), then frames (FrameReader, unmasked from the server; our frames
+/// masked with FrameWriter). The client side of what RelayServer's Connection does, without the
+/// server's policies: it answers pings and close frames and reports everything else to its
+/// delegate. Over TLS it reads and writes through the session as Connection does: the handshake
+/// driven by epoll events, a read outcome deferred past returned bytes, and a turn's frames
+/// gathered into few records.
 final class WebSocketClient: EventHandler, Flushable {
-    private enum Phase { case connecting, handshaking, open, closed }
+    private enum Phase { case connecting, securing, handshaking, open, closed }
+    private enum ReadOutcome { case bytes(Int), wouldBlock, endOfStream, failed(ClientFailure) }
 
     let tag: Int
     private let fd: Int32
@@ -32,6 +39,12 @@ final class WebSocketClient: EventHandler, Flushable {
     /// Bytes received but not parsed yet: part of the response head or of a frame header.
     private var unparsed: ByteBuffer?
     private var outbound = OutboundQueue()
+    /// wss://: OpenSSL on the socket; nil for ws://.
+    private let tls: TLSSession?
+    /// A TLS read needs to write first (a post-handshake message): read again when writable.
+    private var tlsReadWantsWrite = false
+    /// Why the TLS session refused the last write, for `end`.
+    private var tlsWriteFailure: String?
     private var interest = UInt32(EPOLLOUT.rawValue)
     private var flushScheduled = false
     private var maskState: UInt64
@@ -39,7 +52,7 @@ final class WebSocketClient: EventHandler, Flushable {
     private(set) var receivedAt: UInt64 = 0
     private(set) var subprotocol: String?
 
-    init(tag: Int, loop: EventLoop, endpoint: Endpoint, source: UInt32?, subprotocols: [String],
+    init(tag: Int, loop: EventLoop, endpoint: Endpoint, tls context: TLSClientContext?, source: UInt32?, subprotocols: [String],
          maxMessageSize: Int, delegate: WebSocketClientDelegate) throws(SystemError) {
         self.tag = tag
         self.loop = loop
@@ -49,6 +62,15 @@ final class WebSocketClient: EventHandler, Flushable {
         maskState = random.next() | 1
         reader = FrameReader(configuration: .init(maxFrameSize: maxMessageSize, maxMessageSize: maxMessageSize, requireMasked: false))
         fd = try TCPConnect.start(to: endpoint, from: source)
+        if let context {
+            guard let session = context.makeSession(fd: fd, host: endpoint.host) else {
+                Glibc.close(fd)
+                throw SystemError("SSL_new", errno: ENOMEM)
+            }
+            tls = session
+        } else {
+            tls = nil
+        }
         do {
             try loop.register(fd: fd, handler: self, events: interest)
         } catch {
@@ -59,10 +81,19 @@ final class WebSocketClient: EventHandler, Flushable {
 
     func handleEvents(_ events: UInt32) {
         if phase == .connecting { return connected() }
-        if events & UInt32(EPOLLOUT.rawValue) != 0 { flush() }
+        if phase == .securing, let tls { return advanceTLSHandshake(tls) }
+        if events & UInt32(EPOLLOUT.rawValue) != 0 {
+            let readAgain = tlsReadWantsWrite
+            tlsReadWantsWrite = false
+            flush()
+            if readAgain, phase != .closed { readInput() }
+        }
         guard phase != .closed else { return }
         if events & UInt32(EPOLLIN.rawValue) != 0 {
             readInput()
+            // TLS: an error met after returning bytes, or the rest of a record that did not fit
+            // in the read buffer; neither is on the socket any more, so no event would come.
+            while let tls, tls.hasDeferredOutcome || tls.hasBufferedInput, phase != .closed { readInput() }
         } else if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
             end(.lost("socket error or hang-up"))
         }
@@ -71,6 +102,29 @@ final class WebSocketClient: EventHandler, Flushable {
     private func connected() {
         let error = TCPConnect.pendingError(fd)
         guard error == 0 else { return end(.connect(SystemError("connect", errno: error))) }
+        guard let tls else { return sendUpgrade() }
+        phase = .securing
+        advanceTLSHandshake(tls)
+    }
+
+    /// Each step writes what it can and says which direction it waits for; epoll calls again.
+    private func advanceTLSHandshake(_ tls: TLSSession) {
+        switch tls.handshake() {
+        case .complete:
+            delegate.clientSecured(self, resumed: tls.resumed)
+            sendUpgrade()
+        case .wantRead:
+            setInterest(UInt32(EPOLLIN.rawValue))
+        case .wantWrite:
+            setInterest(UInt32(EPOLLIN.rawValue) | UInt32(EPOLLOUT.rawValue))
+        case .closed:
+            end(.tls(during: "handshake", "closed"))
+        case .failed(let reason):
+            end(.tls(during: "handshake", reason))
+        }
+    }
+
+    private func sendUpgrade() {
         phase = .handshaking
         handshake.request.withUnsafeBytes { outbound.append($0, arena: loop.arena) }
         setInterest(UInt32(EPOLLIN.rawValue))
@@ -87,17 +141,46 @@ final class WebSocketClient: EventHandler, Flushable {
             buffer.baseAddress!.copyMemory(from: unparsed.readableView.baseAddress!, byteCount: held)
             self.unparsed = nil
         }
-        let count = read(fd, buffer.baseAddress! + held, buffer.count - held)
-        if count > 0 {
+        switch receive(into: buffer.baseAddress! + held, capacity: buffer.count - held) {
+        case .bytes(let count):
             receivedAt = Clock.now()
             let input = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(held + count)])
             if phase == .handshaking { readHandshake(input) } else { readFrames(input, from: 0) }
-        } else if count == 0 {
-            end(.lost("the server closed TCP without a close frame"))
-        } else {
-            let error = csystem_errno()
-            guard error == EAGAIN || error == EINTR else { return end(.lost(SystemError("read", errno: error).description)) }
+        case .endOfStream:
+            end(.lost("the server closed \(tls == nil ? "TCP" : "TLS") without a close frame"))
+        case .wouldBlock:
             keepUnparsed(UnsafeRawBufferPointer(rebasing: buffer[0..<held]))
+        case .failed(let failure):
+            end(failure)
+        }
+    }
+
+    private func receive(into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
+        if let tls { return receiveTLS(tls, into: pointer, capacity: capacity) }
+        let count = read(fd, pointer, capacity)
+        if count > 0 { return .bytes(count) }
+        if count == 0 { return .endOfStream }
+        let error = csystem_errno()
+        // EINTR: level-triggered epoll calls again.
+        guard error == EAGAIN || error == EINTR else { return .failed(.lost(SystemError("read", errno: error).description)) }
+        return .wouldBlock
+    }
+
+    private func receiveTLS(_ tls: TLSSession, into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
+        var count = 0
+        switch tls.read(into: pointer, capacity: capacity, count: &count) {
+        case .complete:
+            return .bytes(count)
+        case .wantRead:
+            return .wouldBlock
+        case .wantWrite:
+            tlsReadWantsWrite = true
+            setInterest(UInt32(EPOLLIN.rawValue) | UInt32(EPOLLOUT.rawValue))
+            return .wouldBlock
+        case .closed:
+            return .endOfStream
+        case .failed(let reason):
+            return .failed(.tls(during: "read", reason))
         }
     }
 
@@ -186,11 +269,33 @@ final class WebSocketClient: EventHandler, Flushable {
 
     func flush() {
         flushScheduled = false
-        guard phase != .closed, phase != .connecting else { return }
-        switch loop.write(&outbound, to: fd) {
-        case .drained: setInterest(UInt32(EPOLLIN.rawValue))
-        case .wouldBlock: setInterest(UInt32(EPOLLIN.rawValue) | UInt32(EPOLLOUT.rawValue))
-        case .failed(let error): end(.lost(SystemError("writev", errno: error).description))
+        guard phase != .closed, phase != .connecting, phase != .securing else { return }
+        switch writeOutbound() {
+        case .drained:
+            setInterest(UInt32(EPOLLIN.rawValue) | (tlsReadWantsWrite ? UInt32(EPOLLOUT.rawValue) : 0))
+        case .wouldBlock:
+            setInterest(UInt32(EPOLLIN.rawValue) | UInt32(EPOLLOUT.rawValue))
+        case .failed(let error):
+            end(tlsWriteFailure.map { .tls(during: "write", $0) } ?? .lost(SystemError("writev", errno: error).description))
+        }
+    }
+
+    /// The queue to the socket: gathered by writev, or over TLS into the loop's staging buffer
+    /// and out as a few records (a turn's frames are corked into one write).
+    private func writeOutbound() -> OutboundQueue.WriteResult {
+        guard let tls else { return loop.write(&outbound, to: fd) }
+        return loop.write(&outbound) { bytes in
+            var written = 0
+            switch tls.write(bytes, written: &written) {
+            case .complete: return written
+            case .wantWrite, .wantRead: return 0
+            case .closed:
+                tlsWriteFailure = "closed"
+                return nil
+            case .failed(let reason):
+                tlsWriteFailure = reason
+                return nil
+            }
         }
     }
 
@@ -204,7 +309,13 @@ final class WebSocketClient: EventHandler, Flushable {
     /// frame) and tells the delegate.
     private func end(_ failure: ClientFailure) {
         guard phase != .closed else { return }
-        if phase != .connecting, !outbound.isEmpty { _ = loop.write(&outbound, to: fd) }
+        if phase != .connecting, phase != .securing, !outbound.isEmpty { _ = writeOutbound() }
+        // close_notify after a close frame; never after a TLS or socket error, which OpenSSL
+        // forbids. The TCP close follows either way.
+        switch failure {
+        case .closedByServer, .protocolError: if tlsWriteFailure == nil { tls?.shutdown() }
+        default: break
+        }
         phase = .closed
         loop.unregister(fd: fd)
         Glibc.close(fd)
@@ -220,6 +331,9 @@ enum ClientFailure: CustomStringConvertible {
     case handshake(ClientHandshakeError)
     case closedByServer(CloseCode?, String)
     case protocolError(CloseCode, String)
+    /// wss://: the TLS session failed in the handshake, a read or a write; OpenSSL's reason as a
+    /// label (`certificate_verify_failed`, `wrong_version_number`, `closed`, ...).
+    case tls(during: String, String)
     case lost(String)
 
     var kind: String {
@@ -229,6 +343,7 @@ enum ClientFailure: CustomStringConvertible {
         case .handshake: return "handshake_invalid"
         case .closedByServer(let code, _): return "closed_by_server_\(code?.rawValue ?? CloseCode.noStatus.rawValue)"
         case .protocolError: return "protocol_error"
+        case .tls(let during, let reason): return "tls_\(during)_\(reason)"
         case .lost: return "connection_lost"
         }
     }
@@ -240,6 +355,7 @@ enum ClientFailure: CustomStringConvertible {
         case .closedByServer(let code, let reason):
             return "closed by the server with \(code?.rawValue ?? CloseCode.noStatus.rawValue)\(reason.isEmpty ? "" : " (\(reason))")"
         case .protocolError(let code, let reason): return "protocol error from the server (\(code)): \(reason)"
+        case .tls(let during, let reason): return "TLS \(during) failed: \(reason)"
         case .lost(let why): return why
         }
     }

@@ -42,6 +42,9 @@ struct WorkerResult {
     var received = 0
     var duplicates = 0
     var errors = ErrorCounts()
+    /// wss://: TLS handshakes completed during setup, and how many the server resumed.
+    var tlsHandshakes = 0
+    var tlsResumed = 0
     var latency = LatencyHistogram()
     var cpuSeconds = 0.0
     var wallSeconds = 0.0
@@ -51,6 +54,8 @@ struct WorkerResult {
         received += other.received
         duplicates += other.duplicates
         errors.add(other.errors)
+        tlsHandshakes += other.tlsHandshakes
+        tlsResumed += other.tlsResumed
         latency.add(other.latency)
     }
 }
@@ -82,6 +87,8 @@ extension WorkerEvent {
             writer.key("established"); writer.int(result.established)
             writer.key("received"); writer.int(result.received)
             writer.key("duplicates"); writer.int(result.duplicates)
+            writer.key("tls_handshakes"); writer.int(result.tlsHandshakes)
+            writer.key("tls_resumed"); writer.int(result.tlsResumed)
             writer.key("cpu_s"); writer.double(result.cpuSeconds)
             writer.key("wall_s"); writer.double(result.wallSeconds)
             writer.key("errors")
@@ -114,6 +121,8 @@ extension WorkerEvent {
         case "result":
             var result = WorkerResult(established: object.int("established"), received: object.int("received"),
                                       duplicates: object.int("duplicates"))
+            result.tlsHandshakes = object.int("tls_handshakes")
+            result.tlsResumed = object.int("tls_resumed")
             result.cpuSeconds = object["cpu_s"]?.double ?? 0
             result.wallSeconds = object["wall_s"]?.double ?? 0
             for member in object["errors"]?.object ?? [] { result.errors.add(member.key, Int(member.value.int64 ?? 0)) }

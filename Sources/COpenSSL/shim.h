@@ -44,4 +44,15 @@ static inline long relay_ssl_ctx_set_servername_callback(SSL_CTX *ctx, int (*cal
     return SSL_CTX_set_tlsext_servername_callback(ctx, callback);
 }
 
+/* The client side (relay-swarm's wss:// connections). SNI is a macro over SSL_ctrl. */
+static inline long relay_ssl_set_tlsext_host_name(SSL *ssl, const char *name) {
+    return SSL_set_tlsext_host_name(ssl, name);
+}
+
+/* A client that keeps its sessions itself (through the new-session callback) rather than in
+   the context's cache, which a client never looks up by id. */
+static inline long relay_ssl_ctx_set_client_session_cache(SSL_CTX *ctx) {
+    return SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+}
+
 #endif

@@ -110,9 +110,11 @@ public final class Connection: EventHandler, Flushable {
         if phase == .closed { return }
         if events & UInt32(EPOLLIN.rawValue) != 0 {
             readInput()
-            // A TLS read that stopped on an error after returning bytes: the error consumed the
-            // socket's input, so no event would report it.
-            while let tls, tls.hasDeferredOutcome, phase != .closed { readInput() }
+            // What epoll cannot report: a TLS read that stopped on an error after returning bytes
+            // (the error consumed the socket's input), or one that filled the buffer in the
+            // middle of a record (the rest is in OpenSSL, no longer in the socket). Taken even
+            // while reading is paused for backpressure: it is at most one record.
+            while let tls, tls.hasDeferredOutcome || tls.hasBufferedInput, phase != .closed { readInput() }
         } else if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
             abort()
         }

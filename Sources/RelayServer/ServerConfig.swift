@@ -132,7 +132,8 @@ public struct ServerConfig: Sendable, Equatable {
         settings.ciphers = try tls.string("ciphers", default: settings.ciphers)
         settings.ciphersuites = try tls.string("ciphersuites", default: settings.ciphersuites)
         settings.sessionTimeout = try tls.int("session_timeout", default: settings.sessionTimeout, range: 0...604_800)
-        settings.sessionCacheSize = try tls.int("session_cache_size", default: settings.sessionCacheSize, range: 0...10_000_000)
+        // OpenSSL reads a cache size of 0 as "no limit": not offered.
+        settings.sessionCacheSize = try tls.int("session_cache_size", default: settings.sessionCacheSize, range: 1...10_000_000)
         try tls.rejectUnknownKeys()
         config.tls = certificates.isEmpty ? nil : settings
         guard config.plain || config.tls != nil else {

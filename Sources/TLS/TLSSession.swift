@@ -18,8 +18,9 @@ public final class TLSSession {
     }
 
     let ssl: OpaquePointer
-    /// Kept alive for the SNI callback, which reaches the context through a raw pointer.
-    private let context: TLSContext
+    /// Kept alive for the context's callbacks (SNI on a server, new sessions on a client), which
+    /// reach it through a raw pointer.
+    private let context: AnyObject
     public private(set) var isEstablished = false
     /// A read that stopped on an error after it had already returned bytes: reported next time.
     private var deferred: Progress?
@@ -32,7 +33,31 @@ public final class TLSSession {
         self.context = context
     }
 
+    /// The client side (relay-swarm): the SSL starts the handshake on the connected `fd`.
+    /// `host` is sent as SNI when it is a name (RFC 6066 has no SNI for addresses) and, when the
+    /// context checks certificates, is what the certificate must name (SSL_set1_host matches an
+    /// address against the IP entries of subjectAltName).
+    init?(client context: TLSClientContext, fd: Int32, host: String) {
+        guard let ssl = SSL_new(context.context) else { return nil }
+        guard SSL_set_fd(ssl, fd) == 1 else { SSL_free(ssl); return nil }
+        SSL_set_connect_state(ssl)
+        if !Self.isAddress(host) {
+            guard relay_ssl_set_tlsext_host_name(ssl, host) == 1 else { SSL_free(ssl); return nil }
+        }
+        if context.verification != .insecure {
+            guard SSL_set1_host(ssl, host) == 1 else { SSL_free(ssl); return nil }
+        }
+        context.offerSession(to: ssl)
+        self.ssl = ssl
+        self.context = context
+    }
+
     deinit { SSL_free(ssl) }
+
+    private static func isAddress(_ host: String) -> Bool {
+        var address = in6_addr()
+        return inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1
+    }
 
     public func handshake() -> Progress {
         ERR_clear_error()
@@ -70,6 +95,11 @@ public final class TLSSession {
     /// Whether a read ended early on an error that the next `read` reports: call it again
     /// without waiting for epoll (the error consumed the socket's bytes, so no event will come).
     public var hasDeferredOutcome: Bool { deferred != nil }
+
+    /// Whether decrypted bytes are waiting in OpenSSL: a read that filled its buffer may have
+    /// taken part of a record whose rest epoll cannot report (it has left the socket), so read
+    /// again without waiting.
+    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 }
 
     /// Encrypts and sends up to `bytes.count` bytes; returns how many were taken (0 with a reason
     /// to wait), or fails.

@@ -95,3 +95,22 @@ def test_micro_benchmarks_run(tmp_path):
     assert len(rows) == 9, result.stdout
     for name, ns, rate in rows:
         assert float(ns) > 0 and float(rate) > 0, (name, ns, rate)
+
+
+def test_fanout_over_wss_with_resumed_sessions(gateway, tmp_path):
+    """The swarm over TLS: every subscriber's handshake after the first resumes its worker's
+    session, the certificate is checked against the test CA, and nothing is lost."""
+    from tls_support import TestCA, tls_section
+
+    ca = TestCA(tmp_path)
+    config = gateway_config(loops=2, log_level="warning", tls=tls_section(ca.issue("localhost")[:2]))
+    config["admin"] = {"enabled": True, "port": 0, "api_key": API_KEY}
+    server = gateway(config)
+    result = swarm("fanout", "--url", server.url(tls=True, host="localhost"), "--ca-file", str(ca.cert_path),
+                   "--tls-resume", "--api-url", f"http://127.0.0.1:{admin_port(server)}", "--api-key", API_KEY,
+                   "--secret-env", "RELAY_SWARM_SECRET", "--channel", "availability:smoke-tls",
+                   "--subscribers", "40", "--window", "4", "--warmup", "0.5", "--duration", "2")
+    assert result["established"] == 40
+    assert result["tls_handshakes"] == 40 and result["tls_resumed"] == 39, result
+    assert result["deliveries"] > 0 and result["lost"] == 0 and result["duplicates"] == 0, result
+    assert result["errors"] == {}, result
