@@ -146,7 +146,7 @@ public final class Gateway: Sendable {
         var freshTransport = fresh.server
         // Certificates and TLS settings reload; the TLS listener's address needs a restart.
         freshTransport.tls = server.tls
-        if freshTransport != server { ignored.append("listen, tls.host, tls.port, loops, limits, timeouts, log") }
+        if freshTransport != server { ignored.append("listen, tls.host, tls.port, loops, limits, timeouts, compression, log") }
         if next.admin != config.admin { ignored.append("admin"); next.admin = config.admin }
         if next.inbox != config.inbox { ignored.append("gateway.inbox"); next.inbox = config.inbox }
         if next.engine != config.engine { ignored.append("engine"); next.engine = config.engine }

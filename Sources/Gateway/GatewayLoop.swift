@@ -444,7 +444,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
             case .success(let subscribed):
                 send(client, reply(subscribed))
-                for publication in subscribed.publications { client.connection.send(frame: publication.frame) }
+                for publication in subscribed.publications { client.connection.send(frame: publication.frame, compressible: policy.compression) }
                 local.add(client, channel: channel)
                 stats.subscriptions += 1
             }

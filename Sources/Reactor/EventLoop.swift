@@ -56,7 +56,7 @@ public final class EventLoop {
         arena = OutputArena(capacity: arenaSize)
         events = .allocate(capacity: maxEvents)
         iovecs = .allocate(capacity: Self.maxIovecs)
-        staging = .allocate(byteCount: 64 * 1024, alignment: 64)
+        staging = .allocate(byteCount: 16 * 1024, alignment: 64)
         try register(fd: queue.eventFD, handler: TaskQueueHandler(queue: queue, loop: self), events: UInt32(EPOLLIN.rawValue))
     }
 
@@ -155,8 +155,9 @@ public final class EventLoop {
         return result
     }
 
-    /// For `write(_:through:)`: 64 KiB, four TLS records, so a turn's small frames to one
-    /// connection leave in a few full records rather than one record each.
+    /// For `write(_:through:)`: 16 KiB, one full TLS record, so a turn's small frames to one
+    /// connection leave in full records rather than one record each. OpenSSL in partial-write
+    /// mode takes one record per call: a larger buffer would only be gathered again.
     private let staging: UnsafeMutableRawBufferPointer
 
     /// Writes as much of `queue` as the socket takes. What is left is moved out of this turn's

@@ -59,6 +59,8 @@ public final class Connection: EventHandler, Flushable {
     private var compression: ConnectionCompression?
     /// A TLS read needs to write first (a post-handshake message): read again when writable.
     private var tlsReadWantsWrite = false
+    /// Set while taking the records OpenSSL holds (readAvailableInput): no socket reads then.
+    private var tlsBufferedOnly = false
     /// The subprotocol agreed at the handshake, if any.
     public private(set) var subprotocol: String?
     /// How the connection ended, once it has (nil while open): for the application's
@@ -104,19 +106,28 @@ public final class Connection: EventHandler, Flushable {
             flush()
             if tlsReadWantsWrite, phase != .closed {
                 tlsReadWantsWrite = false
-                readInput()
+                readAvailableInput()
             }
         }
         if phase == .closed { return }
         if events & UInt32(EPOLLIN.rawValue) != 0 {
-            readInput()
-            // What epoll cannot report: a TLS read that stopped on an error after returning bytes
-            // (the error consumed the socket's input), or one that filled the buffer in the
-            // middle of a record (the rest is in OpenSSL, no longer in the socket). Taken even
-            // while reading is paused for backpressure: it is at most one record.
-            while let tls, tls.hasDeferredOutcome || tls.hasBufferedInput, phase != .closed { readInput() }
+            readAvailableInput()
         } else if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
             abort()
+        }
+    }
+
+    /// Reads, then, on TLS, takes what epoll cannot report: a read that stopped on an error after
+    /// returning bytes (the error consumed the socket's input), or one that filled the buffer in
+    /// the middle of a record (the rest is in OpenSSL, no longer in the socket). Only those
+    /// buffered bytes are taken, at most a record, even while reading is paused for backpressure.
+    private func readAvailableInput() {
+        readInput()
+        guard let tls else { return }
+        while phase != .closed, tls.hasDeferredOutcome || tls.hasBufferedInput {
+            tlsBufferedOnly = true
+            readInput()
+            tlsBufferedOnly = false
         }
     }
 
@@ -128,7 +139,7 @@ public final class Connection: EventHandler, Flushable {
             log(.debug, "TLS established", ["version": "\(tls.protocolVersion)", "cipher": "\(tls.cipher)", "resumed": "\(tls.resumed)"])
             writeInterest = false
             updateInterest()
-            readInput()
+            readAvailableInput()
         case .wantRead:
             writeInterest = false
             updateInterest()
@@ -170,7 +181,9 @@ public final class Connection: EventHandler, Flushable {
 
     private func receiveTLS(_ tls: TLSSession, into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
         var count = 0
-        switch tls.read(into: pointer, capacity: capacity, count: &count) {
+        let progress = tlsBufferedOnly ? tls.readBuffered(into: pointer, capacity: capacity, count: &count)
+                                       : tls.read(into: pointer, capacity: capacity, count: &count)
+        switch progress {
         case .complete:
             server.stats.bytesIn &+= UInt64(count)
             return .bytes(count)
@@ -382,6 +395,7 @@ public final class Connection: EventHandler, Flushable {
     /// UTF-8.
     private func inflate(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard let compression, let shared = server.compression, let inflater = compression.inflater(shared) else {
+            log(.warning, "zlib could not allocate a decompressor; closing with 1011")
             fail(.internalError, reason: "no memory for a decompressor")
             return nil
         }
@@ -504,7 +518,7 @@ public final class Connection: EventHandler, Flushable {
     public func send(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
         guard phase == .open, !outputOverflowed else { return }
         if let compression, let shared = server.compression, payload.count >= shared.minimumSize,
-           let deflater = compression.deflater(shared) {
+           opcode == .text || opcode == .binary, let deflater = compression.deflater(shared) {
             shared.compressed.clear()
             deflater.compress(payload, into: shared.compressed, resetAfter: compression.sharesFrames)
             let body = shared.compressed.readableView
@@ -575,7 +589,6 @@ public final class Connection: EventHandler, Flushable {
         if payload.count > 0 { (target + headerSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
         scheduleFlush()
     }
-
 
     /// More than half of `max_outbound_bytes` is waiting for the peer: skip what can be skipped.
     public var isBackedUp: Bool { outbound.pendingBytes > server.config.maxOutboundBytes / 2 }

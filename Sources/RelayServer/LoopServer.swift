@@ -43,7 +43,10 @@ public final class LoopServer {
         self.config = config
         self.application = application
         readerConfiguration = .init(maxFrameSize: config.maxFrameSize, maxMessageSize: config.maxMessageSize, requireMasked: true)
-        compressedReaderConfiguration = .init(maxFrameSize: config.maxFrameSize, maxMessageSize: config.maxMessageSize,
+        // A message that does not compress comes out of deflate slightly larger: the wire limits
+        // leave room for that, and the inflated size is held to max_message_size itself.
+        compressedReaderConfiguration = .init(maxFrameSize: MessageDeflater.worstCaseSize(config.maxFrameSize),
+                                              maxMessageSize: MessageDeflater.worstCaseSize(config.maxMessageSize),
                                               requireMasked: true, allowedReservedBits: 0x40)
         compression = config.compression.map { LoopCompression(settings: $0, minimumSize: config.compressionMinimumSize) }
         parserLimits = .init(maxHeadBytes: config.maxHandshakeBytes, maxHeaderCount: config.maxHeaderCount)

@@ -17,7 +17,11 @@ public final class Server: Sendable {
     /// the real ones when 0 was asked for.
     public let port: Int?
     public let tlsPort: Int?
-    private let tlsContext: TLSContext?
+    /// The certificates the loops start with; released once they have it (each loop then holds
+    /// its own reference, which reloads replace).
+    private let startingTLSContext: Locked<TLSContext?>
+    /// What the running certificates were made from (TLSContext.fingerprint).
+    private let tlsFingerprint = Locked<[UInt8]>([])
 
     /// Binds the listeners and loads the certificates (so a taken port or a bad certificate fails
     /// here, before any thread starts).
@@ -34,12 +38,13 @@ public final class Server: Sendable {
         if let tls = config.tls {
             let context = try TLSContext(tls)
             Self.log(context, logger: logger, event: "TLS certificates loaded")
-            tlsContext = context
+            startingTLSContext = Locked(context)
+            tlsFingerprint.withLock { $0 = (try? TLSContext.fingerprint(tls)) ?? [] }
             let fds = try Listener.bind(host: config.tlsHost, port: UInt16(config.tlsPort), backlog: Int32(config.backlog), count: group.count)
             tlsPort = Listener.localPort(of: fds[0])
             tlsListenFDs = fds
         } else {
-            tlsContext = nil
+            startingTLSContext = Locked(nil)
             tlsPort = nil
             tlsListenFDs = []
         }
@@ -65,7 +70,7 @@ public final class Server: Sendable {
     /// every loop for new connections; open connections are not touched. A certificate that
     /// cannot be used throws, and the running ones stay in force.
     public func reloadTLS(_ settings: TLSSettings?) throws {
-        guard tlsContext != nil else {
+        guard tlsPort != nil else {
             if settings != nil { logger.warning("SIGHUP: tls was added to the config; a TLS listener needs a restart") }
             return
         }
@@ -73,7 +78,13 @@ public final class Server: Sendable {
             logger.warning("SIGHUP: tls was removed from the config; the TLS listener stays until a restart")
             return
         }
+        let fingerprint = try TLSContext.fingerprint(settings)
+        if fingerprint == tlsFingerprint.withLock({ $0 }) {
+            logger.notice("SIGHUP: TLS certificates and settings unchanged; sessions stay resumable")
+            return
+        }
         let context = try TLSContext(settings)
+        tlsFingerprint.withLock { $0 = fingerprint }
         forEachLoopServer { $0.reloadTLS(context) }
         Self.log(context, logger: logger, event: "SIGHUP: TLS certificates reloaded")
     }
@@ -87,7 +98,7 @@ public final class Server: Sendable {
                     beforeAccepting: ([LoopHandle]) -> Void = { _ in }, onHangup: (@Sendable (Server) -> Void)? = nil,
                     ready: () -> Void = {}) throws {
         hangup.withLock { $0 = onHangup }
-        let fds = listenFDs, tlsFDs = tlsListenFDs, tlsContext = self.tlsContext, config = self.config
+        let fds = listenFDs, tlsFDs = tlsListenFDs, tlsContext = startingTLSContext.withLock({ $0 }), config = self.config
         let started = try group.start { [self] loop in
             let server = try LoopServer(loop: loop, config: config, listenFD: fds.isEmpty ? nil : fds[loop.index],
                                         tlsListenFD: tlsFDs.isEmpty ? nil : tlsFDs[loop.index], tlsContext: tlsContext,
@@ -98,6 +109,7 @@ public final class Server: Sendable {
             }
         }
         handles.withLock { $0 = started }
+        startingTLSContext.withLock { $0 = nil }
         beforeAccepting(started)
         let accepting = Locked(0)
         for handle in started {

@@ -1,4 +1,5 @@
 import COpenSSL
+import Glibc
 
 /// The server's TLS configuration in OpenSSL terms: one SSL_CTX per certificate, the first being
 /// the default, and SNI choosing among them during each handshake.
@@ -91,6 +92,28 @@ public final class TLSContext: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: 64)
         let count = BIO_read(bio, &bytes, Int32(bytes.count))
         return count > 0 ? String(decoding: bytes[..<Int(count)], as: UTF8.self) : "unknown"
+    }
+
+    /// A digest of everything a context is made from: the settings and the bytes of every
+    /// certificate and key file. Equal digests make equal contexts, so a reload can keep the
+    /// running one (and with it the ticket keys and cached sessions clients resume).
+    public static func fingerprint(_ settings: TLSSettings) throws(TLSError) -> [UInt8] {
+        var input = Array("\(settings)".utf8)
+        for certificate in settings.certificates {
+            for path in [certificate.certificateFile, certificate.keyFile] {
+                guard let file = fopen(path, "rb") else { throw TLSError(reading: path) }
+                defer { fclose(file) }
+                var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+                while true {
+                    let count = fread(&chunk, 1, chunk.count, file)
+                    if count == 0 { break }
+                    input += chunk[..<count]
+                }
+            }
+        }
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        _ = SHA256(input, input.count, &digest)
+        return digest
     }
 
     /// A new server-side session on `fd`; it starts with the default certificate.

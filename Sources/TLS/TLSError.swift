@@ -1,4 +1,5 @@
 import COpenSSL
+import Glibc
 
 /// A TLS setup failure (a certificate or key that cannot be used, a cipher list OpenSSL rejects),
 /// described by what was being done and OpenSSL's reason. OpenSSL's reasons name what went wrong,
@@ -8,6 +9,10 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
 
     init(_ what: String) {
         description = "\(what): \(TLSError.drainReasons())"
+    }
+
+    init(reading path: String) {
+        description = "cannot read \(path): \(String(cString: strerror(errno)))"
     }
 
     /// The reasons on this thread's OpenSSL error queue, oldest first, and an empty queue after.

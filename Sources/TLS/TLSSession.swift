@@ -92,6 +92,23 @@ public final class TLSSession {
         return .complete
     }
 
+    /// Only what OpenSSL already decrypted (see `hasBufferedInput`), without reading the socket:
+    /// at most one record, so draining it cannot starve the loop's other connections.
+    public func readBuffered(into buffer: UnsafeMutableRawPointer, capacity: Int, count: inout Int) -> Progress {
+        count = 0
+        if let deferred {
+            self.deferred = nil
+            return deferred
+        }
+        let pending = Int(SSL_pending(ssl))
+        guard pending > 0 else { return .wantRead }
+        ERR_clear_error()
+        var got = 0
+        guard SSL_read_ex(ssl, buffer, min(capacity, pending), &got) == 1 else { return progress(after: 0) }
+        count = got
+        return .complete
+    }
+
     /// Whether a read ended early on an error that the next `read` reports: call it again
     /// without waiting for epoll (the error consumed the socket's bytes, so no event will come).
     public var hasDeferredOutcome: Bool { deferred != nil }

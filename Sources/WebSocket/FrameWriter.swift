@@ -35,10 +35,12 @@ public enum FrameWriter {
         return size
     }
 
-    /// The opcode and payload of a whole unmasked frame that `writeHeader` made (nil for anything
-    /// else): for compressing a frame that was encoded once for many connections.
+    /// The opcode and payload of a whole unmasked, unfragmented frame without reserved bits, as
+    /// `writeHeader` makes them (nil for anything else): for compressing a frame that was encoded
+    /// once for many connections.
     public static func parseUnmasked(_ frame: UnsafeRawBufferPointer) -> (Opcode, UnsafeRawBufferPointer)? {
-        guard frame.count >= 2, frame[1] & 0x80 == 0, let opcode = Opcode(rawValue: frame[0] & 0x0F) else { return nil }
+        guard frame.count >= 2, frame[0] & 0xF0 == 0x80, frame[1] & 0x80 == 0,
+              let opcode = Opcode(rawValue: frame[0] & 0x0F) else { return nil }
         let length7 = Int(frame[1] & 0x7F)
         let headerSize = length7 < 126 ? 2 : length7 == 126 ? 4 : 10
         guard frame.count >= headerSize else { return nil }

@@ -102,6 +102,15 @@ public final class MessageDeflater {
         withUnsafeBytes(of: &saved) { output.writableSpace.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: held) }
     }
 
+    /// How large `size` bytes that do not compress can come out of zlib with any settings: the
+    /// conservative bound of deflateBound (small memLevels emit short stored or fixed-Huffman
+    /// blocks: up to 14 % more), plus the flush. The wire limits for a peer's compressed messages
+    /// allow this much, so a message that fits uncompressed is not refused compressed; the
+    /// inflated size is still held to the limit itself.
+    public static func worstCaseSize(_ size: Int) -> Int {
+        size + ((size + 7) >> 3) + ((size + 63) >> 6) + 5 + 5
+    }
+
     /// Bytes one deflater holds, by zlib's documented formula (zconf.h): the window twice over,
     /// its chain links and hash table, the pending-output buffer, and about 6 KiB of state.
     public static func memoryCost(windowBits: Int, memLevel: Int) -> Int {

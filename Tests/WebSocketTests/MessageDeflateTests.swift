@@ -252,6 +252,19 @@ final class MessageDeflateTests: XCTestCase {
         XCTAssertLessThan(compress(try deflater(9), message).count, 1000)
         XCTAssertGreaterThan(compress(try deflater(9, strategy: .runLengthOnly), message).count, 30 * 100)
     }
+
+    /// Incompressible data comes out larger, most with the smallest memLevel: the wire limits
+    /// Relay applies to compressed messages must allow it (worstCaseSize).
+    func testIncompressibleDataStaysWithinTheWorstCaseBound() throws {
+        var rng = SplitMix64(seed: 7)
+        let message = rng.bytes(1 << 20)
+        for memLevel in [1, 5, 8, 9] {
+            let deflater = try XCTUnwrap(MessageDeflater(windowBits: 15, memLevel: memLevel, level: 6))
+            let compressed = compress(deflater, message, resetAfter: true)
+            XCTAssertGreaterThan(compressed.count, message.count)
+            XCTAssertLessThanOrEqual(compressed.count, MessageDeflater.worstCaseSize(message.count), "memLevel \(memLevel)")
+        }
+    }
 }
 
 private func XCTAssertEqual(_ actual: (InflateOutcome, [UInt8]), _ expected: (InflateOutcome, [UInt8]),

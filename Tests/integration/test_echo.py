@@ -194,10 +194,12 @@ def test_subprotocol_offered_none_selected(echo_server):
     run_async(scenario())
 
 
-def test_compression_offer_is_declined(echo_server):
+def test_compression_offer_is_accepted(echo_server):
+    """websockets offers permessage-deflate by default; Relay accepts (test_compression.py has the
+    details) and the echo comes back intact."""
     async def scenario():
         async with open_client(echo_server, compression="deflate") as ws:
-            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") == "permessage-deflate; client_max_window_bits=15"
             await ws.send("x" * 10000)
             assert await recv(ws) == "x" * 10000
     run_async(scenario())

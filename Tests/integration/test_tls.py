@@ -208,6 +208,14 @@ def test_certificate_reload_mid_traffic_keeps_connections(gateway, ca):
     assert "SIGHUP: TLS certificates reloaded" in server.stderr_text()
     assert peer_serial(handshake(server.tls_port, context)) == renewed
 
+    # A SIGHUP for something else (keys, namespaces) keeps the running certificates, and so the
+    # sessions clients can resume.
+    server.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while "TLS certificates and settings unchanged" not in server.stderr_text():
+        assert time.monotonic() < deadline, server.stderr_text()[-2000:]
+        time.sleep(0.05)
+
     # A broken renewal: the key of another certificate.
     stray = ca.issue("stray")
     key.write_bytes(stray[1].read_bytes())
