@@ -28,6 +28,9 @@ final class Client {
     /// Channels joined (or being joined) with a subscription token: a refresh with other claims
     /// keeps them.
     var tokenGranted = Set<String>()
+    /// Active subscriptions that joined the channel's presence, with whether they announced it
+    /// (join_leave): leaving must undo exactly that, even if a reload changed the namespace since.
+    var presenceJoined: [String: Bool] = [:]
     /// Pending subscribes the server ended before the broker answered, and why: their reply is
     /// an error, not a success followed by nothing.
     var cancelled: [String: String] = [:]
@@ -61,8 +64,12 @@ final class Client {
     }
 
     func member(in policy: NamespacePolicy) -> PresenceMember? {
-        guard policy.presence, let user else { return nil }
-        return PresenceMember(user: user, connection: connection.id, info: info)
+        guard policy.presence else { return nil }
+        return presenceMember
+    }
+
+    var presenceMember: PresenceMember? {
+        user.map { PresenceMember(user: $0, connection: connection.id, info: info) }
     }
 
     func adopt(_ claims: Claims) {

@@ -444,6 +444,7 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
                 send(client, Reply.error(id: id, .unavailable, "the broker is unavailable; retry"))
             case .success(let subscribed):
                 send(client, reply(subscribed))
+                if member != nil { client.presenceJoined[channel] = policy.joinLeave }
                 for publication in subscribed.publications { client.connection.send(frame: publication.frame, compressible: policy.compression) }
                 local.add(client, channel: channel)
                 stats.subscriptions += 1
@@ -512,8 +513,14 @@ public final class GatewayLoop: WebSocketApplication, BrokerDelegate {
         local.remove(slot: slot, channel: channel)
         stats.subscriptions -= 1
         let policy = ChannelName(channel).flatMap { config.namespaces[String($0.namespace)] } ?? NamespacePolicy()
-        broker.unsubscribe(channel: channel, member: client.member(in: policy), lastOnLoop: local.isEmpty,
-                           options: policy.channelOptions(idempotencyWindow: config.idempotencyWindow))
+        var options = policy.channelOptions(idempotencyWindow: config.idempotencyWindow)
+        // What the subscription joined, not what the namespace says now: a SIGHUP may have
+        // changed or removed its presence since.
+        let joined = client.presenceJoined.removeValue(forKey: channel)
+        options.presence = joined != nil
+        options.joinLeave = joined ?? false
+        broker.unsubscribe(channel: channel, member: joined != nil ? client.presenceMember : nil, lastOnLoop: local.isEmpty,
+                           options: options)
         dropIfEmpty(channel, local)
     }
 

@@ -129,3 +129,39 @@ def test_sighup_applies_new_settings_and_refuses_a_broken_file(gateway):
 
     run_async(scenario(), timeout=30)
     assert server.is_running()
+
+
+def test_a_reload_that_turns_presence_off_does_not_leak_members(gateway):
+    """alice joins a channel's presence; a SIGHUP turns presence off for the namespace; alice
+    leaves. When presence comes back, she must not be listed: leaving undid what joining did,
+    not what the namespace says at the time of leaving."""
+    namespaces = {"room": {"subscribe": ["authenticated"], "publish": "subscribers", "presence": True}}
+    config = gateway_config(loops=2, namespaces=namespaces)
+    server = gateway(config)
+    path = config_path(server)
+
+    def reload(presence: bool):
+        changed = json.loads(json.dumps(config))
+        changed["namespaces"]["room"]["presence"] = presence
+        path.write_text(json.dumps(changed))
+        before = server.stderr_text().count("SIGHUP: config and keys reloaded")
+        server.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while server.stderr_text().count("SIGHUP: config and keys reloaded") == before:
+            assert time.monotonic() < deadline, server.stderr_text()[-2000:]
+            time.sleep(0.05)
+
+    async def scenario():
+        async with Clients(server) as clients:
+            alice = await clients.user("alice")
+            await alice.ok("subscribe", channel="room:1")
+            bob = await clients.user("bob")
+            await bob.ok("subscribe", channel="room:1")
+            assert len((await bob.ok("presence", channel="room:1"))["users"]) == 2
+            await asyncio.to_thread(reload, False)
+            await alice.ok("unsubscribe", channel="room:1")
+            await asyncio.to_thread(reload, True)
+            presence = await bob.ok("presence", channel="room:1")
+            assert presence["users"] == [{"user": "bob", "connections": 1}], presence
+
+    run_async(scenario(), timeout=30)
