@@ -86,14 +86,11 @@ final class WebSocketClient: EventHandler, Flushable {
             let readAgain = tlsReadWantsWrite
             tlsReadWantsWrite = false
             flush()
-            if readAgain, phase != .closed { readInput() }
+            if readAgain, phase != .closed { readAvailableInput() }
         }
         guard phase != .closed else { return }
         if events & UInt32(EPOLLIN.rawValue) != 0 {
-            readInput()
-            // TLS: an error met after returning bytes, or the rest of a record that did not fit
-            // in the read buffer; neither is on the socket any more, so no event would come.
-            while let tls, tls.hasDeferredOutcome || tls.hasBufferedInput, phase != .closed { readInput() }
+            readAvailableInput()
         } else if events & (UInt32(EPOLLERR.rawValue) | UInt32(EPOLLHUP.rawValue)) != 0 {
             end(.lost("socket error or hang-up"))
         }
@@ -132,6 +129,12 @@ final class WebSocketClient: EventHandler, Flushable {
     }
 
     // MARK: Input
+
+    /// Reads, then, on TLS, what no epoll event will announce (TLSSession.hasInputWithoutEvent).
+    private func readAvailableInput() {
+        readInput()
+        while let tls, tls.hasInputWithoutEvent, phase != .closed { readInput() }
+    }
 
     private func readInput() {
         let buffer = loop.readBuffer

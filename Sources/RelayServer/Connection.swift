@@ -59,8 +59,6 @@ public final class Connection: EventHandler, Flushable {
     private var compression: ConnectionCompression?
     /// A TLS read needs to write first (a post-handshake message): read again when writable.
     private var tlsReadWantsWrite = false
-    /// Set while taking the records OpenSSL holds (readAvailableInput): no socket reads then.
-    private var tlsBufferedOnly = false
     /// The subprotocol agreed at the handshake, if any.
     public private(set) var subprotocol: String?
     /// How the connection ended, once it has (nil while open): for the application's
@@ -117,18 +115,11 @@ public final class Connection: EventHandler, Flushable {
         }
     }
 
-    /// Reads, then, on TLS, takes what epoll cannot report: a read that stopped on an error after
-    /// returning bytes (the error consumed the socket's input), or one that filled the buffer in
-    /// the middle of a record (the rest is in OpenSSL, no longer in the socket). Only those
-    /// buffered bytes are taken, at most a record, even while reading is paused for backpressure.
+    /// Reads, then, on TLS, what epoll will not announce (TLSSession.hasInputWithoutEvent): at
+    /// most a record's worth, even while reading is paused for backpressure.
     private func readAvailableInput() {
         readInput()
-        guard let tls else { return }
-        while phase != .closed, tls.hasDeferredOutcome || tls.hasBufferedInput {
-            tlsBufferedOnly = true
-            readInput()
-            tlsBufferedOnly = false
-        }
+        while let tls, phase != .closed, tls.hasInputWithoutEvent { readInput() }
     }
 
     private func advanceTLSHandshake(_ tls: TLSSession) {
@@ -181,9 +172,7 @@ public final class Connection: EventHandler, Flushable {
 
     private func receiveTLS(_ tls: TLSSession, into pointer: UnsafeMutableRawPointer, capacity: Int) -> ReadOutcome {
         var count = 0
-        let progress = tlsBufferedOnly ? tls.readBuffered(into: pointer, capacity: capacity, count: &count)
-                                       : tls.read(into: pointer, capacity: capacity, count: &count)
-        switch progress {
+        switch tls.read(into: pointer, capacity: capacity, count: &count) {
         case .complete:
             server.stats.bytesIn &+= UInt64(count)
             return .bytes(count)
@@ -517,21 +506,19 @@ public final class Connection: EventHandler, Flushable {
     /// payload is long enough; the bytes are copied now, written at the end of the turn.
     public func send(_ opcode: Opcode, payload: UnsafeRawBufferPointer) {
         guard phase == .open, !outputOverflowed else { return }
-        if let compression, let shared = server.compression, payload.count >= shared.minimumSize,
-           opcode == .text || opcode == .binary, let deflater = compression.deflater(shared) {
-            shared.compressed.clear()
-            deflater.compress(payload, into: shared.compressed, resetAfter: compression.sharesFrames)
-            let body = shared.compressed.readableView
-            // With context takeover the message is now part of the compressed stream: it must go
-            // out compressed even if it did not shrink.
-            if body.count < payload.count || !compression.sharesFrames {
-                writeFrame(opcode, payload: body, compressed: true)
-                checkOutputBound()
-                return
-            }
-        }
-        writeFrame(opcode, payload: payload)
+        if !writeCompressed(opcode, payload) { writeFrame(opcode, payload: payload) }
         checkOutputBound()
+    }
+
+    /// Writes the message compressed with this connection's compressor (its own, or the loop's
+    /// that resets after each message) when permessage-deflate was agreed and it pays; false when
+    /// nothing was written.
+    private func writeCompressed(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer) -> Bool {
+        guard let compression, let shared = server.compression,
+              let body = shared.deflate(opcode, payload, with: { compression.deflater(shared) }, resetAfter: compression.sharesFrames)
+        else { return false }
+        writeFrame(opcode, payload: body, compressed: true)
+        return true
     }
 
     /// Queues bytes that are already a frame (encoded once for many connections). With
@@ -540,17 +527,10 @@ public final class Connection: EventHandler, Flushable {
     /// its compressor after each message, per connection for those that keep context.
     public func send(frame: SharedBytes, compressible: Bool = true) {
         guard phase == .open, !outputOverflowed else { return }
-        if compressible, let compression, let shared = server.compression {
-            if compression.sharesFrames {
-                outbound.append(shared.sharedFrame(for: frame, key: compression.key))
-            } else if let (opcode, payload) = FrameWriter.parseUnmasked(frame.bytes), opcode == .text || opcode == .binary,
-                      payload.count >= shared.minimumSize, let deflater = compression.deflater(shared) {
-                shared.compressed.clear()
-                deflater.compress(payload, into: shared.compressed, resetAfter: false)
-                writeFrame(opcode, payload: shared.compressed.readableView, compressed: true)
-            } else {
-                outbound.append(frame)
-            }
+        if compressible, let compression, let shared = server.compression, compression.sharesFrames {
+            outbound.append(shared.sharedFrame(for: frame, key: compression.key))
+        } else if compressible, let (opcode, payload) = FrameWriter.parseUnmasked(frame.bytes), writeCompressed(opcode, payload) {
+            // Compressed with this connection's own context, which publications cannot share.
         } else {
             outbound.append(frame)
         }

@@ -62,13 +62,22 @@ final class LoopCompression {
         return result
     }
 
-    private func compressFrame(_ frame: SharedBytes, key: CompressionKey) -> SharedBytes? {
-        guard let (opcode, payload) = FrameWriter.parseUnmasked(frame.bytes), opcode == .text || opcode == .binary,
-              payload.count >= minimumSize, let deflater = sharedDeflater(key) else { return nil }
+    /// The compressed payload of a data message, in `compressed` (valid until the next call), or
+    /// nil when compressing does not pay: a control frame, under `minimumSize`, or (for a
+    /// deflater that resets after each message) no smaller. A deflater that keeps context has
+    /// taken the message into its stream, so its output is used even if it did not shrink.
+    func deflate(_ opcode: Opcode, _ payload: UnsafeRawBufferPointer, with deflater: () -> MessageDeflater?,
+                 resetAfter: Bool) -> UnsafeRawBufferPointer? {
+        guard opcode == .text || opcode == .binary, payload.count >= minimumSize, let deflater = deflater() else { return nil }
         compressed.clear()
-        deflater.compress(payload, into: compressed, resetAfter: true)
+        deflater.compress(payload, into: compressed, resetAfter: resetAfter)
         let body = compressed.readableView
-        guard body.count < payload.count else { return nil }
+        return body.count < payload.count || !resetAfter ? body : nil
+    }
+
+    private func compressFrame(_ frame: SharedBytes, key: CompressionKey) -> SharedBytes? {
+        guard let (opcode, payload) = FrameWriter.parseUnmasked(frame.bytes),
+              let body = deflate(opcode, payload, with: { sharedDeflater(key) }, resetAfter: true) else { return nil }
         let headerSize = FrameWriter.headerSize(payloadLength: body.count, masked: false)
         return SharedBytes(count: headerSize + body.count) { target in
             FrameWriter.writeHeader(into: target.baseAddress!, opcode: opcode, rsv1: true, payloadLength: body.count)

@@ -32,6 +32,6 @@ public struct TLSError: Error, CustomStringConvertible, Sendable {
         let code = ERR_get_error()
         ERR_clear_error()
         guard code != 0, let text = ERR_reason_error_string(code) else { return "unknown" }
-        return String(cString: text).map { $0 == " " || $0 == "-" ? "_" : $0 }.reduce(into: "") { $0.append($1) }.lowercased()
+        return String(String(cString: text).lowercased().map { $0 == " " || $0 == "-" ? "_" : $0 })
     }
 }

@@ -70,17 +70,22 @@ public final class TLSSession {
     }
 
     /// Decrypts into `buffer` until it is full or the socket has nothing more; `.complete` with
-    /// `count` bytes when some arrived.
+    /// `count` bytes when some arrived. When OpenSSL still holds part of a record (an earlier read
+    /// filled its buffer), only those bytes are taken, without reading the socket: draining what
+    /// epoll cannot report (`hasInputWithoutEvent`) then costs at most one record, so one busy
+    /// peer cannot keep the loop from its other connections.
     public func read(into buffer: UnsafeMutableRawPointer, capacity: Int, count: inout Int) -> Progress {
         count = 0
         if let deferred {
             self.deferred = nil
             return deferred
         }
-        while count < capacity {
+        let pending = Int(SSL_pending(ssl))
+        let limit = pending > 0 ? min(capacity, pending) : capacity
+        while count < limit {
             ERR_clear_error()
             var got = 0
-            if SSL_read_ex(ssl, buffer + count, capacity - count, &got) == 1 {
+            if SSL_read_ex(ssl, buffer + count, limit - count, &got) == 1 {
                 count += got
                 continue
             }
@@ -92,31 +97,10 @@ public final class TLSSession {
         return .complete
     }
 
-    /// Only what OpenSSL already decrypted (see `hasBufferedInput`), without reading the socket:
-    /// at most one record, so draining it cannot starve the loop's other connections.
-    public func readBuffered(into buffer: UnsafeMutableRawPointer, capacity: Int, count: inout Int) -> Progress {
-        count = 0
-        if let deferred {
-            self.deferred = nil
-            return deferred
-        }
-        let pending = Int(SSL_pending(ssl))
-        guard pending > 0 else { return .wantRead }
-        ERR_clear_error()
-        var got = 0
-        guard SSL_read_ex(ssl, buffer, min(capacity, pending), &got) == 1 else { return progress(after: 0) }
-        count = got
-        return .complete
-    }
-
-    /// Whether a read ended early on an error that the next `read` reports: call it again
-    /// without waiting for epoll (the error consumed the socket's bytes, so no event will come).
-    public var hasDeferredOutcome: Bool { deferred != nil }
-
-    /// Whether decrypted bytes are waiting in OpenSSL: a read that filled its buffer may have
-    /// taken part of a record whose rest epoll cannot report (it has left the socket), so read
-    /// again without waiting.
-    public var hasBufferedInput: Bool { SSL_pending(ssl) > 0 }
+    /// Input that no epoll event will announce, so read again now: an outcome deferred past
+    /// returned bytes (the error consumed the socket's input), or the rest of a record that did
+    /// not fit in the last read's buffer (it is in OpenSSL, no longer in the socket).
+    public var hasInputWithoutEvent: Bool { deferred != nil || SSL_pending(ssl) > 0 }
 
     /// Encrypts and sends up to `bytes.count` bytes; returns how many were taken (0 with a reason
     /// to wait), or fails.
