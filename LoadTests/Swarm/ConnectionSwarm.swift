@@ -48,6 +48,10 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     private(set) var tlsHandshakes = 0
     private(set) var tlsResumed = 0
     private(set) var setupStarted: UInt64 = 0
+    /// From each connection's TCP connect to the last reply of its setup (the upgrade, or
+    /// relay.v1's connect and subscribe): what a connection storm measures.
+    private(set) var setupLatency = LatencyHistogram()
+    private var openedAt: [UInt64]
     /// Every connection is set up, or setup failed: from now on losses are counted, not fatal.
     private var setupOver = false
     private lazy var setupDeadline = LoopTimer { [unowned self] in
@@ -67,6 +71,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         self.loop = loop
         self.plan = plan
         clients = Array(repeating: nil, count: plan.numbers.count)
+        openedAt = Array(repeating: 0, count: plan.numbers.count)
         awaitedSteps = Array(repeating: UInt8(1 + (plan.session?.replyCount ?? 0)), count: plan.numbers.count)
     }
 
@@ -90,6 +95,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         let number = plan.numbers.lowerBound + tag
         opened += 1
         settingUp += 1
+        openedAt[tag] = Clock.now()
         do {
             clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint(for: number), tls: plan.tls(for: number),
                                                source: plan.sources?.address(for: number), subprotocols: plan.subprotocols,
@@ -112,6 +118,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         guard awaitedSteps[client.tag] == 0 else { return }
         established += 1
         alive += 1
+        setupLatency.record(Clock.now() - openedAt[client.tag])
         settingUp -= 1
         while settingUp < plan.concurrency, opened < plan.numbers.count { openNext() }
         if established == plan.numbers.count { finishSetup() }

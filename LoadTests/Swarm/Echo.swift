@@ -9,6 +9,7 @@ struct Echo: ParsableCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var stepping: StepOptions
     @OptionGroup var timing: TimingOptions
     @Option(help: "Connections, over all workers.")
     var connections = 100
@@ -25,6 +26,7 @@ struct Echo: ParsableCommand {
     }
 
     func run() throws {
+        try stepping.runIfStepping(scenario: "echo")
         var plan = try connection.plan(total: connections)
         plan.maxMessageSize = max(plan.maxMessageSize, size)
         let loop = try makeLoop()

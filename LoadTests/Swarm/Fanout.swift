@@ -4,50 +4,94 @@ import Reactor
 
 struct Fanout: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Subscribers to one channel on the gateway; publications through the server API; end-to-end latency.",
+        abstract: "Subscribers to channels; a publisher at a rate or a window; end-to-end latency, lost and duplicated.",
         discussion: """
         Each subscriber connects with the subprotocol relay.v1, authenticates with an HS256 token it \
-        mints (user swarm-N), and subscribes. The coordinator then publishes {"t": send time, "seq": n} \
-        at --rate per second, or with --window W keeps W publications in flight until every \
-        subscriber has them (the highest deliveries per second the gateway sustains).
+        mints (user swarm-N), and subscribes to one of --channels channels (N modulo their number). \
+        The coordinator publishes in rounds, {"t": send time, "seq": n} to every channel, through the \
+        server API (--publish-via api), through its own relay.v1 connection (gateway: the namespace \
+        must let subscribers publish), or, with --publish-via raw, as binary frames to a broadcast \
+        server (relay echo --broadcast or a peer's), whose subscribers send nothing. Rounds go at \
+        --rate per second, or with --window W, W rounds in flight until every subscriber has them \
+        (the highest deliveries per second the server sustains).
         """
     )
 
+    enum Via: String, ExpressibleByArgument, CaseIterable { case api, gateway, raw }
+
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var stepping: StepOptions
     @OptionGroup var secret: SecretOptions
     @OptionGroup var timing: TimingOptions
     @Option(help: "Subscribers, over all workers.")
     var subscribers = 1000
-    @Option(help: "The channel (its namespace must let authenticated users subscribe and the server publish).")
+    @Option(help: "The channel; with --channels N > 1, channels CHANNEL-0 ... CHANNEL-(N-1). Its namespace must let authenticated users subscribe, and the server (api) or subscribers (gateway) publish.")
     var channel = "availability:bench"
-    @Option(help: "The admin listener, http://HOST:PORT, where /api/publish is.")
-    var apiUrl: String
-    @Option(help: "The server API key.")
-    var apiKey: String
-    @Option(help: "Publications per second (when --window is 0).")
+    @Option(help: "Channels the subscribers are spread over; each round publishes once to each.")
+    var channels = 1
+    @Option(help: "How publications are made: api (the server API), gateway (relay.v1 publish commands), raw (binary frames to a broadcast server).")
+    var publishVia = Via.api
+    @Option(help: "With api: the admin listener, http://HOST:PORT, where /api/publish is.")
+    var apiUrl: String?
+    @Option(help: "With api: the server API key.")
+    var apiKey: String?
+    @Option(help: "With raw: the size of each message in bytes (at least 16: send time and sequence).")
+    var size = 20
+    @Option(help: "Rounds per second (when --window is 0).")
     var rate = 100.0
-    @Option(help: "Publications in flight: publish the next only when every subscriber has the earlier ones (0: off, use --rate).")
+    @Option(help: "Rounds in flight: publish the next only when every subscriber has the earlier ones (0: off, use --rate).")
     var window = 0
-    @Option(help: "Publish requests at once (the server API takes one request per connection).")
+    @Option(help: "Publications unanswered at once (the server API takes one request per connection).")
     var publishConcurrency = 8
 
     func validate() throws {
         guard subscribers >= connection.workers else { throw ValidationError("--subscribers must be at least --workers") }
-        guard subscribers >= 1, rate > 0, window >= 0, publishConcurrency >= 1 else {
-            throw ValidationError("--subscribers, --rate and --publish-concurrency must be positive, --window not negative")
+        guard subscribers >= 1, rate > 0, window >= 0, publishConcurrency >= 1, channels >= 1 else {
+            throw ValidationError("--subscribers, --channels, --rate and --publish-concurrency must be positive, --window not negative")
+        }
+        switch publishVia {
+        case .api:
+            guard apiUrl != nil, apiKey != nil else { throw ValidationError("--publish-via api needs --api-url and --api-key") }
+        case .gateway:
+            break
+        case .raw:
+            guard channels == 1 else { throw ValidationError("--publish-via raw: a broadcast server has one channel") }
+            guard size >= PublicationPayload.minimumRawSize else { throw ValidationError("--size must be at least \(PublicationPayload.minimumRawSize)") }
         }
     }
 
+    var channelNames: [String] { channels == 1 ? [channel] : (0..<channels).map { "\(channel)-\($0)" } }
+
+    /// Subscribers of each channel: subscriber N is on channel N modulo their number.
+    var subscribersPerChannel: [Int] {
+        (0..<channels).map { subscribers / channels + ($0 < subscribers % channels ? 1 : 0) }
+    }
+
     func run() throws {
-        let session = RelaySession(secret: try secret.resolve(), channel: channel)
-        let plan = try connection.plan(total: subscribers, subprotocols: [RelaySession.subprotocol], session: session)
+        try stepping.runIfStepping(scenario: "fanout")
+        let raw = publishVia == .raw
+        let session = raw ? nil : RelaySession(secret: try secret.resolve(), channels: channelNames)
+        let plan = try connection.plan(total: subscribers, subprotocols: raw ? [] : [RelaySession.subprotocol], session: session)
         let loop = try makeLoop()
         if connection.workerIndex != nil {
-            try runWorker(FanoutWorkload(loop: loop, plan: plan, drainTimeout: Clock.nanoseconds(seconds: timing.drainTimeout)), loop: loop)
+            try runWorker(FanoutWorkload(loop: loop, plan: plan, raw: raw, drainTimeout: Clock.nanoseconds(seconds: timing.drainTimeout)), loop: loop)
         }
-        let target = Publisher.Target(api: try Endpoint(parsing: apiUrl, scheme: "http"), apiKey: apiKey, channel: channel,
-                                      concurrency: publishConcurrency)
-        let run = FanoutRun(loop: loop, options: self, publisher: Publisher(loop: loop, target: target, pace: window > 0 ? .window(window) : .rate(rate)))
+        let transport: PublicationTransport
+        var socket: SocketTransport?
+        switch publishVia {
+        case .api:
+            transport = ServerAPITransport(loop: loop, api: try Endpoint(parsing: apiUrl!, scheme: "http"), apiKey: apiKey!,
+                                           concurrency: publishConcurrency)
+        case .gateway, .raw:
+            let mode: SocketTransport.Mode = raw ? .raw(size: size) : .gateway(secret: try secret.resolve(), channels: channelNames)
+            let transportSocket = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0],
+                                                  capacity: max(publishConcurrency, window * channels))
+            socket = transportSocket
+            transport = transportSocket
+        }
+        let pace: Publisher.Pace = window > 0 ? .window(window) : .rate(rate)
+        let run = FanoutRun(loop: loop, options: self, socket: socket,
+                            publisher: Publisher(loop: loop, transport: transport, channels: channelNames, pace: pace))
         try run.start()
         loop.run()
         Glibc.exit(run.exitStatus)
@@ -59,13 +103,17 @@ private final class FanoutRun {
     private let options: Fanout
     private let coordinator: Coordinator
     private let publisher: Publisher
+    /// The coordinator's own publishing connection (gateway and raw), opened once every
+    /// subscriber is set up.
+    private let socket: SocketTransport?
     private var setupSeconds = 0.0
     private var cpu: CPUWindow?
-    private var previousPublished = 0
+    private var previousRounds: UInt64 = 0
     private(set) var exitStatus: Int32 = 0
 
-    init(loop: EventLoop, options: Fanout, publisher: Publisher) {
+    init(loop: EventLoop, options: Fanout, socket: SocketTransport?, publisher: Publisher) {
         self.options = options
+        self.socket = socket
         self.publisher = publisher
         coordinator = Coordinator(loop: loop, scenario: "fanout", connections: options.subscribers)
     }
@@ -73,27 +121,32 @@ private final class FanoutRun {
     func start() throws {
         coordinator.onReady = { [unowned self] seconds in
             setupSeconds = seconds
-            let from = Clock.now() + Clock.nanoseconds(seconds: options.timing.warmup)
-            let until = from + Clock.nanoseconds(seconds: options.timing.duration)
-            coordinator.broadcast(.start(from: from, until: until))
-            cpu = CPUWindow(loop: coordinator.loop, from: from, until: until)
-            publisher.run(measureFrom: from, until: until) { [unowned self] last in coordinator.broadcast(.finish(lastSequence: last)) }
+            guard let socket else { return startPublishing() }
+            socket.open(ready: { [unowned self] in startPublishing() }, failed: { [unowned self] in coordinator.fail($0) })
         }
         coordinator.onAcknowledged = { [unowned self] in publisher.acknowledged($0) }
         coordinator.onResults = { [unowned self] in report($0) }
         coordinator.progressDetail = { [unowned self] in
-            defer { previousPublished = publisher.published }
-            return "published \(publisher.published - previousPublished)/s"
+            defer { previousRounds = publisher.rounds }
+            return "rounds \(publisher.rounds - previousRounds)/s"
         }
         publisher.onFatal = { [unowned self] in coordinator.fail($0) }
         try coordinator.spawn(count: options.connection.workers, arguments: workerArguments)
+    }
+
+    private func startPublishing() {
+        let from = Clock.now() + Clock.nanoseconds(seconds: options.timing.warmup)
+        let until = from + Clock.nanoseconds(seconds: options.timing.duration)
+        coordinator.broadcast(.start(from: from, until: until))
+        cpu = CPUWindow(loop: coordinator.loop, from: from, until: until)
+        publisher.run(measureFrom: from, until: until) { [unowned self] last in coordinator.broadcast(.finish(lastSequence: last)) }
     }
 
     private func report(_ results: [WorkerResult]) {
         var total = WorkerResult()
         for result in results { total.add(result) }
         let duration = options.timing.duration
-        let expected = publisher.measured * total.established
+        let expected = zip(publisher.measured, options.subscribersPerChannel).reduce(0) { $0 + $1.0 * $1.1 }
         var errors = total.errors
         errors.add(publisher.errors)
 
@@ -102,12 +155,16 @@ private final class FanoutRun {
         report.add("established", total.established)
         report.add("workers", options.connection.workers)
         report.add("channel", options.channel)
+        report.add("channels", options.channels)
+        report.add("publish_via", options.publishVia.rawValue)
+        if options.publishVia == .raw { report.add("size", options.size) }
         report.add("mode", options.window > 0 ? "window" : "rate")
         if options.window > 0 { report.add("window", options.window) } else { report.add("rate_requested", options.rate) }
         report.addSetup(seconds: setupSeconds, total: total, connection: options.connection)
         report.add("duration_s", duration)
-        report.add("publications", publisher.measured)
-        report.add("publications_per_s", Double(publisher.measured) / duration)
+        let measured = publisher.measured.reduce(0, +)
+        report.add("publications", measured)
+        report.add("publications_per_s", Double(measured) / duration)
         report.add("deliveries", total.received)
         report.add("deliveries_per_s", Double(total.received) / duration)
         report.add("expected_deliveries", expected)

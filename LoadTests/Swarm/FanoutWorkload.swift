@@ -1,8 +1,8 @@
 import Reactor
 import WebSocket
 
-/// A fan-out worker: its share of subscribers to one channel. Each publication push is scanned
-/// for its send time and sequence; the ledger keeps latency, duplicates and the watermark the
+/// A fan-out worker: its share of subscribers. Each publication (a relay.v1 push, or a raw
+/// broadcast message) is scanned for its send time and sequence; the ledger keeps latency, duplicates and the watermark the
 /// coordinator's window waits for, which is sent at most once per loop turn.
 final class FanoutWorkload: Workload {
     private unowned let loop: EventLoop
@@ -15,14 +15,15 @@ final class FanoutWorkload: Workload {
     private var drain: (target: UInt64, done: (WorkerResult) -> Void)?
     private lazy var drainDeadline = LoopTimer { [unowned self] in finishDrain() }
 
-    init(loop: EventLoop, plan: ConnectionSwarm.Plan, drainTimeout: UInt64) {
+    init(loop: EventLoop, plan: ConnectionSwarm.Plan, raw: Bool, drainTimeout: UInt64) {
         self.loop = loop
         self.drainTimeout = drainTimeout
         swarm = ConnectionSwarm(loop: loop, plan: plan)
         ledger = DeliveryLedger(subscribers: plan.numbers.count)
         // unowned(unsafe): a workload lives as long as its process; this runs for every delivery.
+        let scan = raw ? PublicationPayload.scanRaw : PublicationScanner.scan
         swarm.onMessage = { [unowned(unsafe) self] client, _, payload in
-            guard let publication = PublicationScanner.scan(payload) else { return unexpected.add("unexpected_message") }
+            guard let publication = scan(payload) else { return unexpected.add("unexpected_message") }
             ledger.record(subscriber: client.tag, sentAt: publication.sentAt, sequence: publication.sequence, receivedAt: client.receivedAt)
         }
         swarm.onLost = { [unowned self] client in ledger.lost(subscriber: client.tag) }

@@ -16,6 +16,7 @@ struct Idle: ParsableCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var stepping: StepOptions
     @OptionGroup var secret: SecretOptions
     @Option(help: "Connections, over all workers.")
     var connections = 1000
@@ -38,56 +39,73 @@ struct Idle: ParsableCommand {
     }
 
     func run() throws {
-        let session = gateway ? RelaySession(secret: try secret.resolve(), channel: channel) : nil
+        try stepping.runIfStepping(scenario: "idle")
+        let session = gateway ? RelaySession(secret: try secret.resolve(), channels: channel.map { [$0] } ?? []) : nil
         let plan = try connection.plan(total: connections, subprotocols: gateway ? [RelaySession.subprotocol] : [], session: session)
         let loop = try makeLoop()
         if connection.workerIndex != nil { try runWorker(IdleWorkload(loop: loop, plan: plan), loop: loop) }
-        let run = IdleRun(loop: loop, options: self)
+        let run = HoldRun(loop: loop, scenario: "idle", connection: connection, connections: connections, hold: hold, gateway: gateway,
+                          channel: channel, serverPid: serverPid)
         try run.start()
         loop.run()
         Glibc.exit(run.exitStatus)
     }
 }
 
-/// The coordinator's side of an idle run: memory before, set up, hold, memory after, report.
-private final class IdleRun {
-    private let options: Idle
+/// The coordinator's side of an idle or connect run: memory before, set up, hold, memory after,
+/// report.
+final class HoldRun {
+    private let scenario: String
+    private let connection: ConnectionOptions
+    private let connections: Int
+    private let hold: Double
+    private let gateway: Bool
+    private let channel: String?
+    private let serverPid: Int32?
     private let coordinator: Coordinator
     private var setupSeconds = 0.0
     private var memoryBefore: Int?
     private var memoryAfter: Int?
     private lazy var holdTimer = LoopTimer { [unowned self] in
-        memoryAfter = options.serverPid.flatMap { ProcessStats.residentKiB(pid: $0) }
+        memoryAfter = serverPid.flatMap { ProcessStats.residentKiB(pid: $0) }
         coordinator.broadcast(.finish(lastSequence: 0))
     }
     private(set) var exitStatus: Int32 = 0
 
-    init(loop: EventLoop, options: Idle) {
-        self.options = options
-        coordinator = Coordinator(loop: loop, scenario: "idle", connections: options.connections)
+    init(loop: EventLoop, scenario: String, connection: ConnectionOptions, connections: Int, hold: Double, gateway: Bool,
+         channel: String?, serverPid: Int32?) {
+        self.scenario = scenario
+        self.connection = connection
+        self.connections = connections
+        self.hold = hold
+        self.gateway = gateway
+        self.channel = channel
+        self.serverPid = serverPid
+        coordinator = Coordinator(loop: loop, scenario: scenario, connections: connections)
     }
 
     func start() throws {
-        memoryBefore = options.serverPid.flatMap { ProcessStats.residentKiB(pid: $0) }
+        memoryBefore = serverPid.flatMap { ProcessStats.residentKiB(pid: $0) }
         coordinator.onReady = { [unowned self] seconds in
             setupSeconds = seconds
-            coordinator.loop.timers.schedule(holdTimer, after: Clock.nanoseconds(seconds: options.hold), now: Clock.now())
+            coordinator.loop.timers.schedule(holdTimer, after: Clock.nanoseconds(seconds: hold), now: Clock.now())
         }
         coordinator.onResults = { [unowned self] in report($0) }
-        try coordinator.spawn(count: options.connection.workers, arguments: workerArguments)
+        try coordinator.spawn(count: connection.workers, arguments: workerArguments)
     }
 
     private func report(_ results: [WorkerResult]) {
         var total = WorkerResult()
         for result in results { total.add(result) }
-        var report = Report(scenario: "idle")
-        report.add("connections", options.connections)
+        var report = Report(scenario: scenario)
+        report.add("connections", connections)
         report.add("established", total.established)
-        report.add("workers", options.connection.workers)
-        report.add("gateway", options.gateway)
-        if let channel = options.channel { report.add("channel", channel) }
-        report.addSetup(seconds: setupSeconds, total: total, connection: options.connection)
-        report.add("hold_s", options.hold)
+        report.add("workers", connection.workers)
+        report.add("gateway", gateway)
+        if let channel { report.add("channel", channel) }
+        report.addSetup(seconds: setupSeconds, total: total, connection: connection)
+        report.add("setup_latency_us", total.latency)
+        report.add("hold_s", hold)
         if let memoryBefore, let memoryAfter {
             report.add("server_rss_before_kib", memoryBefore)
             report.add("server_rss_after_kib", memoryAfter)

@@ -1,8 +1,8 @@
 import Reactor
 import WebSocket
 
-/// An idle worker: its share of connections, opened and then left alone (answering the server's
-/// pings) until the coordinator has read the server's memory and ends the hold.
+/// An idle or connect worker: its share of connections, opened and then left alone (answering
+/// the server's pings) until the coordinator has read the server's memory and ends the hold.
 final class IdleWorkload: Workload {
     private let swarm: ConnectionSwarm
     private var received = 0
@@ -23,6 +23,7 @@ final class IdleWorkload: Workload {
         result.errors = swarm.errors
         result.tlsHandshakes = swarm.tlsHandshakes
         result.tlsResumed = swarm.tlsResumed
+        result.latency = swarm.setupLatency
         done(result)
     }
 

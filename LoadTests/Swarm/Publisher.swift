@@ -1,57 +1,57 @@
-import JSON
 import Reactor
 
-/// Publishes `{"t": send time, "seq": n}` to one channel through the server API, each request on
-/// its own connection, at most `concurrency` at once. Paced either at a fixed rate, or by a
-/// window: at most `window` publications not yet delivered to every subscriber.
+/// Paces a fan-out run's publications: in rounds, each publishing sequence n to every channel,
+/// either at a fixed rate of rounds a second, or by a window of rounds not yet delivered to every
+/// subscriber. Each publication goes through the transport, at most its capacity unanswered.
 final class Publisher {
     enum Pace {
         case rate(Double)
         case window(Int)
     }
 
-    struct Target {
-        var api: Endpoint
-        var apiKey: String
-        var channel: String
-        var concurrency: Int
-        var requestTimeout: UInt64 = 10_000_000_000
-        /// Window mode: a window that has not moved for this long is released (and counted).
-        var stallTimeout: UInt64 = 5_000_000_000
-    }
-
     private unowned let loop: EventLoop
-    private let target: Target
+    private let transport: PublicationTransport
+    private let channels: [String]
     private let pace: Pace
+    /// Window mode: a window that has not moved for this long is released (and counted).
+    private let stallTimeout: UInt64 = 5_000_000_000
     private var requests = 0
-    /// The sequence of the last publication started.
+    /// The last round started, and how many of its channels are still to be sent.
     private var issued: UInt64 = 0
+    private var unsentChannels = 0
     /// The highest sequence the server accepted.
     private var lastPublished: UInt64 = 0
     private(set) var published = 0
-    /// Accepted publications sent in the measured window: what every subscriber should receive.
-    private(set) var measured = 0
+    /// Accepted publications sent in the measured window, per channel: what that channel's
+    /// subscribers should each receive.
+    private(set) var measured: [Int]
     private(set) var errors = ErrorCounts()
-    /// Window mode: publications up to this one no longer count as in flight (every subscriber
-    /// has them, or they failed and never will).
+    /// Window mode: rounds up to this one no longer count as in flight (every subscriber has
+    /// them, or they failed and never will).
     private var released: UInt64 = 0
     private var releasedAt: UInt64 = 0
     private var startedAt: UInt64 = 0
     private var measureFrom: UInt64 = 0
     private var until: UInt64 = 0
     private var done: ((UInt64) -> Void)?
+    private var pumpScheduled = false
     private lazy var ticker = LoopTimer { [unowned self] in tick() }
     /// The first publication failed: the run cannot measure anything.
     var onFatal: (String) -> Void = { _ in }
 
-    init(loop: EventLoop, target: Target, pace: Pace) {
+    init(loop: EventLoop, transport: PublicationTransport, channels: [String], pace: Pace) {
         self.loop = loop
-        self.target = target
+        self.transport = transport
+        self.channels = channels
         self.pace = pace
+        measured = Array(repeating: 0, count: channels.count)
     }
 
+    /// Rounds started so far: the progress line's publications.
+    var rounds: UInt64 { issued }
+
     /// Publishes from now until `until`; `done` gets the last sequence accepted once every
-    /// request has been answered.
+    /// publication has been answered.
     func run(measureFrom: UInt64, until: UInt64, done: @escaping (UInt64) -> Void) {
         startedAt = Clock.now()
         releasedAt = startedAt
@@ -61,7 +61,7 @@ final class Publisher {
         tick()
     }
 
-    /// Every subscriber has every publication up to `sequence`.
+    /// Every subscriber has every round up to `sequence`.
     func acknowledged(_ sequence: UInt64) {
         guard sequence > released else { return }
         released = sequence
@@ -71,7 +71,7 @@ final class Publisher {
 
     private func tick() {
         let now = Clock.now()
-        if case .window = pace, issued > released, now - releasedAt > target.stallTimeout {
+        if case .window = pace, issued > released, now - releasedAt > stallTimeout {
             errors.add("window_stall")
             released = issued
             releasedAt = now
@@ -82,61 +82,54 @@ final class Publisher {
 
     private func pump() {
         let now = Clock.now()
-        guard now < until else { return finishIfIdle() }
-        var allowed: Int
-        switch pace {
-        case .rate(let rate):
-            let due = Int(Double(now - startedAt) * rate / 1e9) + 1
-            allowed = due - Int(issued)
-        case .window(let window):
-            allowed = window - Int(issued - released)
-        }
-        allowed = min(allowed, target.concurrency - requests)
-        for _ in 0..<max(0, allowed) { publish() }
-    }
-
-    private func publish() {
-        issued += 1
-        let sequence = issued
-        let sentAt = Clock.now()
-        var body = JSONWriter()
-        body.beginObject()
-        body.key("channel"); body.string(target.channel)
-        body.key("data")
-        body.beginObject()
-        body.key("t"); body.int(Int64(sentAt))
-        body.key("seq"); body.int(Int64(sequence))
-        body.endObject()
-        body.endObject()
-        let request = HTTPExchange.post(target.api, path: "/api/publish", bearer: target.apiKey, json: body.bytes)
-        requests += 1
-        do {
-            _ = try HTTPExchange(loop: loop, endpoint: target.api, request: request, timeout: target.requestTimeout) { [unowned self] outcome in
-                answered(sequence, sentAt: sentAt, outcome)
+        while requests < transport.capacity {
+            if unsentChannels == 0 {
+                guard now < until, roundsAllowed(now) > 0 else { break }
+                issued += 1
+                unsentChannels = channels.count
             }
-        } catch {
-            answered(sequence, sentAt: sentAt, .failed(kind: "connect_\(ErrnoName.of(error.errno))", "\(error)"))
+            let channel = channels.count - unsentChannels
+            unsentChannels -= 1
+            send(sequence: issued, channel: channel)
+        }
+        if now >= until, unsentChannels == 0 { finishIfIdle() }
+    }
+
+    private func roundsAllowed(_ now: UInt64) -> Int {
+        switch pace {
+        case .rate(let rate): return Int(Double(now - startedAt) * rate / 1e9) + 1 - Int(issued)
+        case .window(let window): return window - Int(issued - released)
         }
     }
 
-    private func answered(_ sequence: UInt64, sentAt: UInt64, _ outcome: HTTPExchange.Outcome) {
+    private func send(sequence: UInt64, channel: Int) {
+        requests += 1
+        let sentAt = Clock.now()
+        transport.publish(channel: channels[channel], sequence: sequence, sentAt: sentAt) { [unowned self] outcome in
+            answered(sequence, channel: channel, sentAt: sentAt, outcome)
+        }
+    }
+
+    private func answered(_ sequence: UInt64, channel: Int, sentAt: UInt64, _ outcome: PublishOutcome) {
         requests -= 1
         switch outcome {
-        case .response(200, _):
+        case .accepted:
             published += 1
             lastPublished = max(lastPublished, sequence)
-            if sentAt >= measureFrom, sentAt < until { measured += 1 }
-        case .response(let status, let body):
-            errors.add("publish_http_\(status)")
-            if published == 0 { onFatal("the server API refused the publication: HTTP \(status) \(body)") }
-            // Nobody will receive it: it must not hold the window.
-            released = max(released, sequence)
-        case .failed(let kind, let message):
-            errors.add("publish_\(kind)")
-            if published == 0 { onFatal("cannot publish through \(target.api): \(message)") }
+            if sentAt >= measureFrom, sentAt < until { measured[channel] += 1 }
+        case .refused(let kind, let message):
+            errors.add(kind)
+            if published == 0 { onFatal(message) }
+            // Some subscribers will never receive it: it must not hold the window.
             released = max(released, sequence)
         }
-        pump()
+        // A transport that answers at once would recurse: the next publications go from the loop.
+        guard !pumpScheduled else { return }
+        pumpScheduled = true
+        loop.atEndOfTurn { [unowned self] in
+            pumpScheduled = false
+            pump()
+        }
     }
 
     private func finishIfIdle() {

@@ -3,24 +3,28 @@ import Glibc
 import JSON
 
 /// relay.v1 from a subscriber's side (docs/PROTOCOL.md): `connect` with an HS256 token minted
-/// for user `swarm-N`, then, when a channel is given, `subscribe`. Both commands go at once (the
-/// gateway answers in order), and the replies confirm them.
+/// for user `swarm-N`, then, when channels are given, `subscribe` to channel N modulo their
+/// number. Both commands go at once (the gateway answers in order), and the replies confirm them.
 struct RelaySession {
     static let subprotocol = "relay.v1"
     let secret: [UInt8]
-    let channel: String?
+    let channels: [String]
 
     /// Replies a connection waits for before it counts as set up.
-    var replyCount: Int { channel == nil ? 1 : 2 }
+    var replyCount: Int { channels.isEmpty ? 1 : 2 }
 
     func commands(forUser number: Int) throws -> [[UInt8]] {
         let token = try DevelopmentToken.mint(claims: ["sub": "swarm-\(number)", "exp": time(nil) + 3600], secret: secret)
-        var commands = [command(id: 1, "connect") { $0.key("token"); $0.string(token) }]
-        if let channel { commands.append(command(id: 2, "subscribe") { $0.key("channel"); $0.string(channel) }) }
+        var commands = [Self.command(id: 1, "connect") { $0.key("token"); $0.string(token) }]
+        if !channels.isEmpty {
+            let channel = channels[number % channels.count]
+            commands.append(Self.command(id: 2, "subscribe") { $0.key("channel"); $0.string(channel) })
+        }
         return commands
     }
 
-    private func command(id: Int, _ name: String, _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
+    /// One relay.v1 command, `{"id": ID, "cmd": NAME, ...fields}`.
+    static func command(id: Int64, _ name: String, _ fields: (inout JSONWriter) -> Void) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
         writer.key("id"); writer.int(id)

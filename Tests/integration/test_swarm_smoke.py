@@ -60,6 +60,61 @@ def test_fanout(gateway):
     assert result["errors"] == {}, result
 
 
+def test_fanout_over_channels_published_through_the_gateway(gateway):
+    """Publications as relay.v1 publish commands from the swarm's own connection, a round to each of
+    5 channels; every subscriber gets exactly its channel's publications."""
+    config = gateway_config(loops=2, log_level="warning",
+                            namespaces={"room": {"subscribe": ["authenticated"], "publish": "subscribers"}})
+    server = gateway(config)
+    result = swarm("fanout", "--url", server.url(), "--publish-via", "gateway", "--secret-env", "RELAY_SWARM_SECRET",
+                   "--channel", "room:smoke", "--channels", "5", "--subscribers", "53", "--window", "2",
+                   "--warmup", "0.5", "--duration", "2")
+    assert result["publish_via"] == "gateway" and result["channels"] == 5
+    assert result["publications"] > 0 and result["publications"] % 5 == 0, result
+    # 53 subscribers over 5 channels: each round reaches every one of them once.
+    assert result["expected_deliveries"] == result["publications"] // 5 * 53, result
+    assert result["deliveries"] == result["expected_deliveries"], result
+    assert result["lost"] == 0 and result["duplicates"] == 0 and result["errors"] == {}, result
+
+
+def test_fanout_raw_against_a_broadcast_server(relay):
+    """--publish-via raw: binary frames to `relay echo --broadcast`, the way peers' broadcast servers
+    are measured; the sender's own copy comes back too and is not counted."""
+    server = relay.echo("--broadcast")
+    result = swarm("fanout", "--url", server.url(), "--publish-via", "raw", "--size", "64", "--subscribers", "30",
+                   "--rate", "200", "--warmup", "0.5", "--duration", "2")
+    assert result["publish_via"] == "raw" and result["size"] == 64
+    assert result["publications"] > 300 and result["deliveries"] == result["publications"] * 30, result
+    assert result["lost"] == 0 and result["duplicates"] == 0 and result["errors"] == {}, result
+
+
+def test_connect_storm(gateway):
+    server = start_gateway(gateway)
+    result = swarm("connect", "--url", server.url(), "--secret-env", "RELAY_SWARM_SECRET", "--connections", "300",
+                   "--concurrency", "64")
+    assert result["scenario"] == "connect" and result["established"] == 300, result
+    latency = result["setup_latency_us"]
+    assert latency["count"] == 300 and 0 < latency["p50"] <= latency["p99"] <= latency["max"], latency
+    assert result["setup_connections_per_s"] > 0 and result["errors"] == {}, result
+
+
+def test_step_raises_the_load_until_the_target_is_missed(relay):
+    """--step runs the scenario once per step, raising --rate; an impossible latency target makes
+    the first step miss, a generous one lets every step hold."""
+    server = relay.echo("--broadcast")
+    common = ["fanout", "--url", server.url(), "--publish-via", "raw", "--subscribers", "10", "--warmup", "0.2",
+              "--duration", "0.5", "--step", "rate=50*2", "--steps", "2"]
+    argv = [str(swarm_binary()), *common, "--p99-ms", "0.001"]
+    missed = subprocess.run(argv, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert missed.returncode == 1, missed.stderr
+    report = json.loads(missed.stdout.strip().splitlines()[-1])
+    assert report["held"] is None and len(report["steps"]) == 1 and "target" in report["steps"][0]["reason"], report
+    held = swarm(*common, "--p99-ms", "5000")
+    assert held["scenario"] == "step" and held["option"] == "rate" and held["held"] == 100, held
+    assert [step["value"] for step in held["steps"]] == [50, 100] and all(step["held"] for step in held["steps"]), held
+    assert held["last_held_report"]["rate_requested"] == 100, held
+
+
 def test_echo(echo_server):
     result = swarm("echo", "--url", echo_server.url(), "--connections", "20", "--warmup", "0.5", "--duration", "2")
     assert result["scenario"] == "echo"
