@@ -17,6 +17,7 @@ final class AdminAPI {
     }
 
     func handle(_ head: HTTPRequestHead, _ body: [UInt8], _ respond: HTTPConnection.Respond) {
+        if let dev = gateway.dev, dev.handle(head, respond) { return }
         let path = String(head.path)
         switch (head.method, path) {
         case ("GET", "/health"):

@@ -20,6 +20,8 @@ public final class Gateway: Sendable {
     /// The admin listener, bound before the loops start; loop 0 serves it.
     let adminFD: Int32?
     public let adminPort: Int?
+    /// The development aids on the admin listener (config `dev`), nil when off.
+    let dev: DevEndpoints?
     /// Where the loops' counters are folded to (the Prometheus factory in `relay serve`).
     let metricsFactory: MetricsFactory
     /// The Prometheus text for `/metrics`; nil: the admin listener answers 404 there.
@@ -52,6 +54,7 @@ public final class Gateway: Sendable {
             adminPort = nil
         }
         verifier = try Self.verifier(config.auth)
+        dev = config.dev.isEnabled ? try DevEndpoints(config: config.dev, auth: config.auth) : nil
         // The inbox is split evenly over the loops and a channel's entries live in one share: a
         // publication larger than a share could never be accepted.
         let share = config.inbox.maxBytes / max(1, loops)
@@ -95,6 +98,15 @@ public final class Gateway: Sendable {
             settings.replyTimeout = config.engine.replyTimeout
             return RedisEngine(settings: settings, encoder: Pushes())
         }
+    }
+
+    /// What the startup log says about the development aids: they must never go unnoticed.
+    public var devDescription: [String] {
+        guard let adminPort, config.dev.isEnabled else { return [] }
+        let base = "http://\(config.admin.host):\(adminPort)"
+        var lines = config.dev.staticFolders.keys.sorted().map { "relay dev: \(config.dev.staticFolders[$0]!) at \(base)\($0)" }
+        if config.dev.tokens { lines.append("relay dev: tokens for anyone at \(base)/dev/token?user=NAME (development only)") }
+        return lines
     }
 
     /// What the startup log says about the engine (never the Redis password).
@@ -148,6 +160,7 @@ public final class Gateway: Sendable {
         freshTransport.tls = server.tls
         if freshTransport != server { ignored.append("listen, tls.host, tls.port, loops, limits, timeouts, compression, log") }
         if next.admin != config.admin { ignored.append("admin"); next.admin = config.admin }
+        if next.dev != config.dev { ignored.append("dev"); next.dev = config.dev }
         if next.inbox != config.inbox { ignored.append("gateway.inbox"); next.inbox = config.inbox }
         if next.engine != config.engine { ignored.append("engine"); next.engine = config.engine }
         let share = config.inbox.maxBytes / max(1, handles.count)

@@ -58,9 +58,21 @@ public struct GatewayConfig: Sendable, Equatable {
         public var eventsMaxEntries = 100_000
     }
 
+    /// Development aids served on the admin listener (config/relay.dev.yaml): never in production.
+    public struct DevConfig: Sendable, Equatable {
+        /// URL prefix (`/demo/`) → folder: static files, for the demo page and the JS client.
+        public var staticFolders: [String: String] = [:]
+        /// `GET /dev/token?user=...` signs an HS256 token for whoever asks.
+        public var tokens = false
+        public var tokenTTL = 3600.0
+
+        public var isEnabled: Bool { tokens || !staticFolders.isEmpty }
+    }
+
     public var auth = AuthConfig()
     public var engine = EngineConfig()
     public var admin = AdminConfig()
+    public var dev = DevConfig()
     public var namespaces: [String: NamespacePolicy] = [:]
     public var maxSubscriptionsPerConnection = 100
     public var idempotencyWindow = 300.0
@@ -145,6 +157,24 @@ public struct GatewayConfig: Sendable, Equatable {
         try admin.rejectUnknownKeys()
         if config.admin.enabled, [config.admin.apiKey, config.admin.apiKeyEnv, config.admin.apiKeyFile].compactMap({ $0 }).count != 1 {
             throw ConfigError("admin: give exactly one of api_key, api_key_env, api_key_file")
+        }
+
+        var dev = try reader.section("dev")
+        config.dev.tokens = try dev.bool("tokens", default: false)
+        config.dev.tokenTTL = try dev.seconds("token_ttl", default: config.dev.tokenTTL, range: 10...86_400)
+        var folders = try dev.section("static")
+        for prefix in folders.keys {
+            guard prefix.hasPrefix("/"), prefix.hasSuffix("/"), prefix.count > 1, !DevEndpoints.reservedPrefixes.contains(where: prefix.hasPrefix) else {
+                throw ConfigError("\(folders.keyPath(prefix)): a URL prefix like /demo/ (starting and ending with /, not /api/ or /dev/)")
+            }
+            let folder = try folders.string(prefix, default: "")
+            guard !folder.isEmpty else { throw ConfigError("\(folders.keyPath(prefix)): the folder to serve") }
+            config.dev.staticFolders[prefix] = folder
+        }
+        try folders.rejectUnknownKeys()
+        try dev.rejectUnknownKeys()
+        if config.dev.isEnabled, !config.admin.enabled {
+            throw ConfigError("dev: serves on the admin listener: enable admin")
         }
 
         var namespaces = try reader.section("namespaces")

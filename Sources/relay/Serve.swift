@@ -34,6 +34,6 @@ struct Serve: ParsableCommand {
                       beforeAccepting: { gateway.activate($0) },
                       onHangup: { [config] server in gateway.reload(configPath: config, running: settings.server, logger: logger, transport: server) },
                       announce: ((gateway.adminPort.map { ["relay admin listening on http://\(settings.gateway.admin.host):\($0)"] } ?? [])
-                          + ["relay engine: \(gateway.engineDescription)"]).joined(separator: "\n"))
+                          + ["relay engine: \(gateway.engineDescription)"] + gateway.devDescription).joined(separator: "\n"))
     }
 }
