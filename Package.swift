@@ -89,11 +89,11 @@ let package = Package(
         ),
 
         // The load tester: client connections on the project's own reactor and WebSocket codec,
-        // and over TLS (wss://) with the TLS module's client context.
+        // over TLS (wss://) with the TLS module's client context, and publications into Redis.
         .executableTarget(
             name: "relay-swarm",
             dependencies: [
-                "Auth", "Buffers", "CSystem", "JSON", "Reactor", "TLS", "WebSocket",
+                "Auth", "Buffers", "CSystem", "JSON", "Reactor", "Redis", "TLS", "WebSocket",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

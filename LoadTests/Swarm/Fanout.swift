@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Reactor
+import Redis
 
 struct Fanout: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,7 @@ struct Fanout: ParsableCommand {
         """
     )
 
-    enum Via: String, ExpressibleByArgument, CaseIterable { case api, gateway, raw }
+    enum Via: String, ExpressibleByArgument, CaseIterable { case api, gateway, redis, raw }
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var stepping: StepOptions
@@ -35,6 +36,12 @@ struct Fanout: ParsableCommand {
     var apiUrl: String?
     @Option(help: "With api: the server API key.")
     var apiKey: String?
+    @Option(help: "With redis: the Redis the replicas share, redis://HOST:PORT (a single Redis, not a cluster).")
+    var redisUrl: String?
+    @Option(help: "With redis: the namespace's history_size (FCALL relay_publish), or 0 for fire-and-forget PUBLISH without an offset.")
+    var historySize = 50
+    @Option(help: "With redis: the namespace's history_ttl in seconds.")
+    var historyTtl = 600.0
     @Option(help: "With raw: the size of each message in bytes (at least 16: send time and sequence).")
     var size = 20
     @Option(help: "Rounds per second (when --window is 0).")
@@ -54,6 +61,9 @@ struct Fanout: ParsableCommand {
             guard apiUrl != nil, apiKey != nil else { throw ValidationError("--publish-via api needs --api-url and --api-key") }
         case .gateway:
             break
+        case .redis:
+            guard redisUrl != nil else { throw ValidationError("--publish-via redis needs --redis-url") }
+            guard historySize >= 0, historyTtl > 0 else { throw ValidationError("--history-size must not be negative, --history-ttl positive") }
         case .raw:
             guard channels == 1 else { throw ValidationError("--publish-via raw: a broadcast server has one channel") }
             guard size >= PublicationPayload.minimumRawSize else { throw ValidationError("--size must be at least \(PublicationPayload.minimumRawSize)") }
@@ -77,20 +87,26 @@ struct Fanout: ParsableCommand {
             try runWorker(FanoutWorkload(loop: loop, plan: plan, raw: raw, drainTimeout: Clock.nanoseconds(seconds: timing.drainTimeout)), loop: loop)
         }
         let transport: PublicationTransport
-        var socket: SocketTransport?
+        // Socket and Redis transports pipeline: a window of rounds over every channel at once.
+        let pipelined = max(publishConcurrency, window * channels)
         switch publishVia {
         case .api:
             transport = ServerAPITransport(loop: loop, api: try Endpoint(parsing: apiUrl!, scheme: "http"), apiKey: apiKey!,
                                            concurrency: publishConcurrency)
+        case .redis:
+            let endpoint: RedisEndpoint
+            do {
+                endpoint = try RedisEndpoint(url: redisUrl!)
+            } catch {
+                throw ValidationError("--redis-url: \(error)")
+            }
+            transport = RedisTransport(loop: loop, endpoint: endpoint, historySize: historySize, historyTTL: historyTtl, capacity: pipelined)
         case .gateway, .raw:
             let mode: SocketTransport.Mode = raw ? .raw(size: size) : .gateway(secret: try secret.resolve(), channels: channelNames)
-            let transportSocket = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0],
-                                                  capacity: max(publishConcurrency, window * channels))
-            socket = transportSocket
-            transport = transportSocket
+            transport = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0], capacity: pipelined)
         }
         let pace: Publisher.Pace = window > 0 ? .window(window) : .rate(rate)
-        let run = FanoutRun(loop: loop, options: self, socket: socket,
+        let run = FanoutRun(loop: loop, options: self, transport: transport,
                             publisher: Publisher(loop: loop, transport: transport, channels: channelNames, pace: pace))
         try run.start()
         loop.run()
@@ -103,17 +119,16 @@ private final class FanoutRun {
     private let options: Fanout
     private let coordinator: Coordinator
     private let publisher: Publisher
-    /// The coordinator's own publishing connection (gateway and raw), opened once every
-    /// subscriber is set up.
-    private let socket: SocketTransport?
+    /// Opened once every subscriber is set up.
+    private let transport: PublicationTransport
     private var setupSeconds = 0.0
     private var cpu: CPUWindow?
     private var previousRounds: UInt64 = 0
     private(set) var exitStatus: Int32 = 0
 
-    init(loop: EventLoop, options: Fanout, socket: SocketTransport?, publisher: Publisher) {
+    init(loop: EventLoop, options: Fanout, transport: PublicationTransport, publisher: Publisher) {
         self.options = options
-        self.socket = socket
+        self.transport = transport
         self.publisher = publisher
         coordinator = Coordinator(loop: loop, scenario: "fanout", connections: options.subscribers)
     }
@@ -121,8 +136,7 @@ private final class FanoutRun {
     func start() throws {
         coordinator.onReady = { [unowned self] seconds in
             setupSeconds = seconds
-            guard let socket else { return startPublishing() }
-            socket.open(ready: { [unowned self] in startPublishing() }, failed: { [unowned self] in coordinator.fail($0) })
+            transport.open(ready: { [unowned self] in startPublishing() }, failed: { [unowned self] in coordinator.fail($0) })
         }
         coordinator.onAcknowledged = { [unowned self] in publisher.acknowledged($0) }
         coordinator.onResults = { [unowned self] in report($0) }

@@ -17,6 +17,9 @@ final class ServerAPITransport: PublicationTransport {
         capacity = concurrency
     }
 
+    /// Every request opens its own connection: nothing to set up.
+    func open(ready: @escaping () -> Void, failed: @escaping (String) -> Void) { ready() }
+
     func publish(channel: String, sequence: UInt64, sentAt: UInt64, answered: @escaping (PublishOutcome) -> Void) {
         var body = JSONWriter()
         body.beginObject()

@@ -77,6 +77,31 @@ def test_fanout_over_channels_published_through_the_gateway(gateway):
     assert result["lost"] == 0 and result["duplicates"] == 0 and result["errors"] == {}, result
 
 
+@pytest.mark.parametrize("history_size", [50, 0])
+def test_fanout_published_into_redis(gateway, history_size):
+    """--publish-via redis: publications made the way the main API makes them (FCALL relay_publish
+    with history, or a fire-and-forget PUBLISH), into the Redis two replicas share; subscribers on
+    both replicas get each one once."""
+    from redis_support import RedisServer
+
+    redis_server = RedisServer().start()
+    try:
+        urls = []
+        for _ in range(2):
+            config = gateway_config(loops=1, log_level="warning",
+                                    engine={"type": "redis", "redis_url": redis_server.url})
+            urls += ["--url", gateway(config).url()]
+        result = swarm("fanout", *urls, "--publish-via", "redis", "--redis-url", redis_server.url,
+                       "--history-size", str(history_size), "--secret-env", "RELAY_SWARM_SECRET",
+                       "--channel", "availability:smoke", "--subscribers", "40", "--rate", "100",
+                       "--warmup", "1", "--duration", "2")
+    finally:
+        redis_server.stop()
+    assert result["publish_via"] == "redis" and result["publications"] >= 150, result
+    assert result["deliveries"] == result["expected_deliveries"] == result["publications"] * 40, result
+    assert result["lost"] == 0 and result["duplicates"] == 0 and result["errors"] == {}, result
+
+
 def test_fanout_raw_against_a_broadcast_server(relay):
     """--publish-via raw: binary frames to `relay echo --broadcast`, the way peers' broadcast servers
     are measured; the sender's own copy comes back too and is not counted."""
