@@ -29,7 +29,7 @@ struct Connect: ParsableCommand {
 
     func run() throws {
         try stepping.runIfStepping(scenario: "connect")
-        let session = RelaySession(secret: try secret.resolve(), channels: channel.map { [$0] } ?? [])
+        let session = RelaySession(signer: try secret.resolve(), channels: channel.map { [$0] } ?? [])
         let plan = try connection.plan(total: connections, subprotocols: [RelaySession.subprotocol], session: session)
         let loop = try makeLoop()
         if connection.workerIndex != nil { try runWorker(IdleWorkload(loop: loop, plan: plan), loop: loop) }

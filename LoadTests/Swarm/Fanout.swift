@@ -80,7 +80,7 @@ struct Fanout: ParsableCommand {
     func run() throws {
         try stepping.runIfStepping(scenario: "fanout")
         let raw = publishVia == .raw
-        let session = raw ? nil : RelaySession(secret: try secret.resolve(), channels: channelNames)
+        let session = raw ? nil : RelaySession(signer: try secret.resolve(), channels: channelNames)
         let plan = try connection.plan(total: subscribers, subprotocols: raw ? [] : [RelaySession.subprotocol], session: session)
         let loop = try makeLoop()
         if connection.workerIndex != nil {
@@ -102,7 +102,7 @@ struct Fanout: ParsableCommand {
             }
             transport = RedisTransport(loop: loop, endpoint: endpoint, historySize: historySize, historyTTL: historyTtl, capacity: pipelined)
         case .gateway, .raw:
-            let mode: SocketTransport.Mode = raw ? .raw(size: size) : .gateway(secret: try secret.resolve(), channels: channelNames)
+            let mode: SocketTransport.Mode = raw ? .raw(size: size) : .gateway(signer: try secret.resolve(), channels: channelNames)
             transport = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0], capacity: pipelined)
         }
         let pace: Publisher.Pace = window > 0 ? .window(window) : .rate(rate)

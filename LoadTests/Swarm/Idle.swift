@@ -40,7 +40,7 @@ struct Idle: ParsableCommand {
 
     func run() throws {
         try stepping.runIfStepping(scenario: "idle")
-        let session = gateway ? RelaySession(secret: try secret.resolve(), channels: channel.map { [$0] } ?? []) : nil
+        let session = gateway ? RelaySession(signer: try secret.resolve(), channels: channel.map { [$0] } ?? []) : nil
         let plan = try connection.plan(total: connections, subprotocols: gateway ? [RelaySession.subprotocol] : [], session: session)
         let loop = try makeLoop()
         if connection.workerIndex != nil { try runWorker(IdleWorkload(loop: loop, plan: plan), loop: loop) }

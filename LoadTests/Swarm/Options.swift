@@ -1,3 +1,4 @@
+import Auth
 import ArgumentParser
 import Glibc
 import Logging
@@ -67,20 +68,46 @@ struct ConnectionOptions: ParsableArguments {
     var usesTLS: Bool { url.contains { $0.hasPrefix("wss://") } }
 }
 
-/// The HS256 secret the gateway verifies tokens with; the swarm mints one token per connection.
+/// How the swarm signs the token it mints for each connection, as the main API would: an HS*
+/// secret, or a PEM private key (RS*, PS256, ES*, EdDSA) whose public key the gateway verifies with.
 struct SecretOptions: ParsableArguments {
     @Option(help: "The gateway's HS256 secret.")
     var secret: String?
     @Option(help: "Read the HS256 secret from this environment variable instead.")
     var secretEnv: String?
+    @Option(help: ArgumentHelp("Sign tokens with this PEM private key instead (RSA, EC P-256/P-384 or Ed25519, unencrypted).", valueName: "path"))
+    var privateKeyFile: String?
+    @Option(help: "The JWS algorithm: HS256, HS384, HS512 with a secret; RS256, RS384, RS512, PS256, ES256, ES384, EdDSA with a key.")
+    var algorithm: String?
 
-    func resolve() throws -> [UInt8] {
-        if let secret { return Array(secret.utf8) }
-        if let secretEnv {
-            guard let value = getenv(secretEnv) else { throw ValidationError("the environment variable \(secretEnv) is not set") }
-            return Array(String(cString: value).utf8)
+    func resolve() throws -> TokenSigner {
+        let named = try algorithm.map { name in
+            guard let algorithm = JWTAlgorithm(rawValue: name) else { throw ValidationError("--algorithm: unknown algorithm \(name)") }
+            return algorithm
         }
-        throw ValidationError("give the gateway's HS256 secret with --secret or --secret-env")
+        if let privateKeyFile {
+            guard let named else { throw ValidationError("--private-key-file needs --algorithm") }
+            guard let pem = FileBytes.read(privateKeyFile) else { throw ValidationError("cannot read \(privateKeyFile)") }
+            do {
+                return try TokenSigner(algorithm: named, privateKeyPEM: pem)
+            } catch {
+                throw ValidationError("--private-key-file: \(error)")
+            }
+        }
+        let secret: [UInt8]
+        if let text = self.secret {
+            secret = Array(text.utf8)
+        } else if let secretEnv {
+            guard let value = getenv(secretEnv) else { throw ValidationError("the environment variable \(secretEnv) is not set") }
+            secret = Array(String(cString: value).utf8)
+        } else {
+            throw ValidationError("give the gateway's secret with --secret or --secret-env, or a key with --private-key-file")
+        }
+        do {
+            return try TokenSigner(algorithm: named ?? .hs256, secret: secret)
+        } catch {
+            throw ValidationError("--algorithm: \(error)")
+        }
     }
 }
 

@@ -15,7 +15,7 @@ enum ProcessStats {
     /// Busy and total time of each core since boot, in clock ticks (/proc/stat). Busy includes
     /// softirq time: loopback TCP work is largely that, and no process is charged for it.
     static func coreTimes() -> [(busy: UInt64, total: UInt64)] {
-        guard let text = readFile("/proc/stat") else { return [] }
+        guard let text = FileBytes.read("/proc/stat").map({ String(decoding: $0, as: UTF8.self) }) else { return [] }
         return text.split(separator: "\n").filter { $0.hasPrefix("cpu") && !$0.hasPrefix("cpu ") }.map { line in
             let ticks = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
             let total = ticks.reduce(0, +)
@@ -27,24 +27,9 @@ enum ProcessStats {
 
     /// VmRSS of `pid` in KiB, from /proc.
     static func residentKiB(pid: Int32) -> Int? {
-        guard let text = readFile("/proc/\(pid)/status"),
+        guard let text = FileBytes.read("/proc/\(pid)/status").map({ String(decoding: $0, as: UTF8.self) }),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
         return Int(line.dropFirst(6).filter(\.isNumber))
-    }
-
-    /// A small file of /proc, read whole.
-    private static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 65536)
-        var length = 0
-        while length < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + length, $0.count - length) }
-            guard count > 0 else { break }
-            length += count
-        }
-        return length > 0 ? String(decoding: bytes[0..<length], as: UTF8.self) : nil
     }
 }
 

@@ -2,19 +2,19 @@ import Auth
 import Glibc
 import JSON
 
-/// relay.v1 from a subscriber's side (docs/PROTOCOL.md): `connect` with an HS256 token minted
-/// for user `swarm-N`, then, when channels are given, `subscribe` to channel N modulo their
+/// relay.v1 from a subscriber's side (docs/PROTOCOL.md): `connect` with a token minted for user
+/// `swarm-N`, then, when channels are given, `subscribe` to channel N modulo their
 /// number. Both commands go at once (the gateway answers in order), and the replies confirm them.
 struct RelaySession {
     static let subprotocol = "relay.v1"
-    let secret: [UInt8]
+    let signer: TokenSigner
     let channels: [String]
 
     /// Replies a connection waits for before it counts as set up.
     var replyCount: Int { channels.isEmpty ? 1 : 2 }
 
     func commands(forUser number: Int) throws -> [[UInt8]] {
-        let token = try DevelopmentToken.mint(claims: ["sub": "swarm-\(number)", "exp": time(nil) + 3600], secret: secret)
+        let token = try signer.sign(claims: ["sub": "swarm-\(number)", "exp": time(nil) + 3600])
         var commands = [Self.command(id: 1, "connect") { $0.key("token"); $0.string(token) }]
         if !channels.isEmpty {
             let channel = channels[number % channels.count]

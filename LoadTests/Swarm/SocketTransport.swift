@@ -12,7 +12,7 @@ import WebSocket
 /// answer: a frame written is a publication made.
 final class SocketTransport: PublicationTransport, WebSocketClientDelegate {
     enum Mode {
-        case gateway(secret: [UInt8], channels: [String])
+        case gateway(signer: TokenSigner, channels: [String])
         case raw(size: Int)
     }
 
@@ -74,11 +74,11 @@ final class SocketTransport: PublicationTransport, WebSocketClientDelegate {
     func clientSecured(_ client: WebSocketClient, resumed: Bool) {}
 
     func clientOpened(_ client: WebSocketClient) {
-        guard case .gateway(let secret, let channels) = mode else { return becomeReady() }
+        guard case .gateway(let signer, let channels) = mode else { return becomeReady() }
         guard client.subprotocol == RelaySession.subprotocol else { return fail("the server did not accept the subprotocol relay.v1") }
         let token: String
         do {
-            token = try DevelopmentToken.mint(claims: ["sub": "swarm-publisher", "exp": time(nil) + 3600], secret: secret)
+            token = try signer.sign(claims: ["sub": "swarm-publisher", "exp": time(nil) + 3600])
         } catch {
             return fail("cannot mint the publisher's token: \(error)")
         }

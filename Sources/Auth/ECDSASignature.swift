@@ -29,4 +29,24 @@ enum ECDSASignature {
             return written == length ? der : nil
         }
     }
+
+    /// The raw r || s form of a DER signature OpenSSL made, each component left-padded to
+    /// `componentSize` bytes.
+    static func raw(fromDER der: [UInt8], componentSize: Int) -> [UInt8]? {
+        discardingOpenSSLErrors { () -> [UInt8]? in
+            var cursor: UnsafePointer<UInt8>?
+            guard let signature = der.withUnsafeBufferPointer({ buffer -> OpaquePointer? in
+                cursor = buffer.baseAddress
+                return d2i_ECDSA_SIG(nil, &cursor, buffer.count)
+            }) else { return nil }
+            defer { ECDSA_SIG_free(signature) }
+            var r: OpaquePointer?, s: OpaquePointer?
+            ECDSA_SIG_get0(signature, &r, &s)
+            var raw = [UInt8](repeating: 0, count: 2 * componentSize)
+            let written = raw.withUnsafeMutableBufferPointer { buffer in
+                BN_bn2binpad(r, buffer.baseAddress, Int32(componentSize)) + BN_bn2binpad(s, buffer.baseAddress! + componentSize, Int32(componentSize))
+            }
+            return written == Int32(2 * componentSize) ? raw : nil
+        }
+    }
 }

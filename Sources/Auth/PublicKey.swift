@@ -25,7 +25,8 @@ final class PublicKey: @unchecked Sendable {
 
     deinit { EVP_PKEY_free(pointer) }
 
-    private static func kind(of pointer: OpaquePointer) throws(KeyError) -> KeyKind {
+    /// What a key (public, or private: its public half decides) may verify.
+    static func kind(of pointer: OpaquePointer) throws(KeyError) -> KeyKind {
         switch EVP_PKEY_get_base_id(pointer) {
         case EVP_PKEY_RSA:
             let bits = Int(EVP_PKEY_get_bits(pointer))

@@ -123,6 +123,36 @@ def test_connect_storm(gateway):
     assert result["setup_connections_per_s"] > 0 and result["errors"] == {}, result
 
 
+@pytest.mark.parametrize("algorithm", ["RS256", "PS256", "ES256", "ES384", "EdDSA"])
+def test_tokens_signed_with_a_private_key(gateway, tmp_path, algorithm):
+    """--private-key-file: the swarm signs as an API with an asymmetric key would; the gateway
+    verifies with the public key only."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    private = {"RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+               "PS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+               "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
+               "ES384": lambda: ec.generate_private_key(ec.SECP384R1()),
+               "EdDSA": ed25519.Ed25519PrivateKey.generate}[algorithm]()
+    key_file, public_file = tmp_path / "private.pem", tmp_path / "public.pem"
+    key_file.write_bytes(private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    public_file.write_bytes(private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                              serialization.PublicFormat.SubjectPublicKeyInfo))
+    config = gateway_config(log_level="warning",
+                            auth={"keys": [{"algorithms": [algorithm], "public_key_file": str(public_file)}]})
+    server = gateway(config)
+    result = swarm("connect", "--url", server.url(), "--private-key-file", str(key_file), "--algorithm", algorithm,
+                   "--channel", "availability:keys", "--connections", "20")
+    assert result["established"] == 20 and result["errors"] == {}, result
+    # A key that does not fit the algorithm is refused before any connection.
+    wrong = subprocess.run([str(swarm_binary()), "connect", "--url", server.url(), "--private-key-file", str(key_file),
+                            "--algorithm", "HS256" if algorithm != "HS256" else "ES256", "--connections", "1"],
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert wrong.returncode != 0 and "--private-key-file" in wrong.stderr, wrong.stderr
+
+
 def test_step_raises_the_load_until_the_target_is_missed(relay):
     """--step runs the scenario once per step, raising --rate; an impossible latency target makes
     the first step miss, a generous one lets every step hold."""
