@@ -7,7 +7,8 @@ import WebSocket
 /// connect storm would overflow the server's accept backlog and cost SYN retransmits of a
 /// second), and runs each one's setup: the upgrade, then relay.v1's connect and subscribe when
 /// a session is given. A failure before every connection is set up fails the run; later ones
-/// are counted by kind.
+/// are counted by kind. A set-up connection can be closed and set up again (`reconnect`),
+/// resuming its subscription; reconnections share the `concurrency` bound.
 final class ConnectionSwarm: WebSocketClientDelegate {
     struct Plan {
         /// Connection N goes to `endpoints[N % count]`: several replicas share the load evenly.
@@ -42,16 +43,19 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     private var opened = 0
     private var settingUp = 0
     private(set) var established = 0
+    /// Connections set up and not given up, those reconnecting included.
     private(set) var alive = 0
     private(set) var errors = ErrorCounts()
-    /// TLS handshakes completed, and how many of them the server resumed (--tls-resume).
+    /// TLS handshakes completed (reconnections' included), and how many of them the server
+    /// resumed (--tls-resume).
     private(set) var tlsHandshakes = 0
     private(set) var tlsResumed = 0
     private(set) var setupStarted: UInt64 = 0
     /// From each connection's TCP connect to the last reply of its setup (the upgrade, or
     /// relay.v1's connect and subscribe): what a connection storm measures.
     private(set) var setupLatency = LatencyHistogram()
-    private var openedAt: [UInt64]
+    /// When each connection's setup began: its TCP connect, or a reconnection's close.
+    private var setupStartedAt: [UInt64]
     /// Every connection is set up, or setup failed: from now on losses are counted, not fatal.
     private var setupOver = false
     private lazy var setupDeadline = LoopTimer { [unowned self] in
@@ -59,28 +63,40 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     }
 
     private var link: WorkerLink?
-    /// relay.v1's commands for each connection, minted before the clock starts: minting is the
-    /// swarm's own work and must not count in the time to establish.
-    private var setupCommands: [[[UInt8]]] = []
+    /// relay.v1's token for each connection, minted before the clock starts: minting is the
+    /// swarm's own work and must not count in the time to establish. A reconnection offers the
+    /// same token again.
+    private var tokens: [String] = []
+    /// Where each reconnecting connection resumes its subscription; nil when not reconnecting.
+    private var resumeFrom: [RelaySession.Position?]
+    /// Closed connections waiting for a setup slot to reconnect, oldest first from `waitingHead`.
+    private var waiting: [Int] = []
+    private var waitingHead = 0
+    private(set) var reconnects = ReconnectStats()
     /// A message on a connection that is set up.
     var onMessage: (WebSocketClient, Opcode, UnsafeRawBufferPointer) -> Void = { _, _, _ in }
-    /// A connection that was set up has ended.
-    var onLost: (WebSocketClient) -> Void = { _ in }
+    /// A connection that was set up has ended for good (its tag).
+    var onLost: (Int) -> Void = { _ in }
+    /// A subscribe reply (its connection's tag, the channel's position, `recovered`).
+    var onSubscribed: (Int, RelaySession.Position, Bool?) -> Void = { _, _, _ in }
 
     init(loop: EventLoop, plan: Plan) {
         self.loop = loop
         self.plan = plan
         clients = Array(repeating: nil, count: plan.numbers.count)
-        openedAt = Array(repeating: 0, count: plan.numbers.count)
-        awaitedSteps = Array(repeating: UInt8(1 + (plan.session?.replyCount ?? 0)), count: plan.numbers.count)
+        setupStartedAt = Array(repeating: 0, count: plan.numbers.count)
+        resumeFrom = Array(repeating: nil, count: plan.numbers.count)
+        awaitedSteps = Array(repeating: Self.setupSteps(plan), count: plan.numbers.count)
     }
+
+    private static func setupSteps(_ plan: Plan) -> UInt8 { UInt8(1 + (plan.session?.replyCount ?? 0)) }
 
     /// Starts opening; tells the coordinator through `link` when setup is over, either way.
     func open(link: WorkerLink) {
         self.link = link
         if let session = plan.session {
             do {
-                setupCommands = try plan.numbers.map { try session.commands(forUser: $0) }
+                tokens = try plan.numbers.map { try session.token(forUser: $0) }
             } catch {
                 return failSetup("cannot mint a token: \(error)")
             }
@@ -90,19 +106,69 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         while settingUp < plan.firstWave, opened < plan.numbers.count { openNext() }
     }
 
+    /// Set up and not reconnecting: a connection `reconnect` may take.
+    func isLive(_ tag: Int) -> Bool { clients[tag] != nil && awaitedSteps[tag] == 0 }
+
+    /// Closes a live connection now and sets it up again as soon as fewer than `concurrency`
+    /// are setting up, subscribing from `since` so that the gateway replays what it missed.
+    /// Its latency runs from the close to the subscribe reply.
+    func reconnect(_ tag: Int, since: RelaySession.Position) {
+        guard let client = clients[tag], awaitedSteps[tag] == 0 else { return }
+        client.close()
+        clients[tag] = nil
+        resumeFrom[tag] = since
+        awaitedSteps[tag] = Self.setupSteps(plan)
+        setupStartedAt[tag] = Clock.now()
+        waiting.append(tag)
+        openWaiting()
+    }
+
+    /// Opens what waits, first connections then reconnections, while fewer than `concurrency`
+    /// are setting up.
+    private func openWaiting() {
+        while settingUp < plan.concurrency {
+            if opened < plan.numbers.count {
+                openNext()
+            } else if waitingHead < waiting.count {
+                waitingHead += 1
+                reopen(waiting[waitingHead - 1])
+            } else {
+                break
+            }
+        }
+        if waitingHead > 0, waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
+    }
+
     private func openNext() {
         let tag = opened
         let number = plan.numbers.lowerBound + tag
         opened += 1
         settingUp += 1
-        openedAt[tag] = Clock.now()
+        setupStartedAt[tag] = Clock.now()
         do {
-            clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint(for: number), tls: plan.tls(for: number),
-                                               source: plan.sources?.address(for: number), subprotocols: plan.subprotocols,
-                                               maxMessageSize: plan.maxMessageSize, delegate: self)
+            try connect(tag)
         } catch {
             failSetup("connection \(number) to \(plan.endpoint(for: number)): \(error)\(hint(for: error.errno))")
         }
+    }
+
+    private func reopen(_ tag: Int) {
+        settingUp += 1
+        do {
+            try connect(tag)
+        } catch {
+            reconnectFailed(tag, kind: ClientFailure.connect(error).kind)
+        }
+    }
+
+    private func connect(_ tag: Int) throws(SystemError) {
+        let number = plan.numbers.lowerBound + tag
+        clients[tag] = try WebSocketClient(tag: tag, loop: loop, endpoint: plan.endpoint(for: number), tls: plan.tls(for: number),
+                                           source: plan.sources?.address(for: number), subprotocols: plan.subprotocols,
+                                           maxMessageSize: plan.maxMessageSize, delegate: self)
     }
 
     private func hint(for errno: Int32) -> String {
@@ -114,14 +180,21 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     }
 
     private func stepDone(_ client: WebSocketClient) {
-        awaitedSteps[client.tag] -= 1
-        guard awaitedSteps[client.tag] == 0 else { return }
-        established += 1
-        alive += 1
-        setupLatency.record(Clock.now() - openedAt[client.tag])
+        let tag = client.tag
+        awaitedSteps[tag] -= 1
+        guard awaitedSteps[tag] == 0 else { return }
         settingUp -= 1
-        while settingUp < plan.concurrency, opened < plan.numbers.count { openNext() }
-        if established == plan.numbers.count { finishSetup() }
+        let latency = Clock.now() - setupStartedAt[tag]
+        if resumeFrom[tag] != nil {
+            resumeFrom[tag] = nil
+            reconnects.record(reconnectedAfter: latency)
+        } else {
+            established += 1
+            alive += 1
+            setupLatency.record(latency)
+            if established == plan.numbers.count { finishSetup() }
+        }
+        openWaiting()
     }
 
     private func finishSetup() {
@@ -136,6 +209,28 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         link?.send(.failed(message))
     }
 
+    /// A setup step was refused: the run fails, unless it is a reconnection, which is given up.
+    private func refused(_ client: WebSocketClient, kind: String, message: String) {
+        guard resumeFrom[client.tag] != nil else {
+            errors.add(kind)
+            return failSetup("connection \(number(client)): \(message)")
+        }
+        client.close()
+        clients[client.tag] = nil
+        reconnectFailed(client.tag, kind: kind)
+        openWaiting()
+    }
+
+    /// A reconnection failed: the subscriber is given up, and what it misses counts as lost.
+    /// The caller opens what waits (not from here: a run of failed connects would recurse).
+    private func reconnectFailed(_ tag: Int, kind: String) {
+        resumeFrom[tag] = nil
+        settingUp -= 1
+        alive -= 1
+        reconnects.failures.add(kind)
+        onLost(tag)
+    }
+
     // MARK: WebSocketClientDelegate
 
     func clientSecured(_ client: WebSocketClient, resumed: Bool) {
@@ -145,12 +240,13 @@ final class ConnectionSwarm: WebSocketClientDelegate {
 
     func clientOpened(_ client: WebSocketClient) {
         if !plan.subprotocols.isEmpty, client.subprotocol == nil {
-            return failSetup("connection \(number(client)): the server did not accept the subprotocol \(plan.subprotocols[0])")
+            return refused(client, kind: "subprotocol_refused", message: "the server did not accept the subprotocol \(plan.subprotocols[0])")
         }
         stepDone(client)
-        guard awaitedSteps[client.tag] > 0 else { return }
-        for command in setupCommands[client.tag] { client.send(.text, payload: command) }
-        setupCommands[client.tag] = []
+        guard awaitedSteps[client.tag] > 0, let session = plan.session else { return }
+        for command in session.commands(forUser: number(client), token: tokens[client.tag], since: resumeFrom[client.tag]) {
+            client.send(.text, payload: command)
+        }
     }
 
     func client(_ client: WebSocketClient, received opcode: Opcode, payload: UnsafeRawBufferPointer) {
@@ -158,20 +254,27 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         switch RelaySession.reply(payload) {
         case .confirmed:
             stepDone(client)
+        case .subscribed(let position, let recovered):
+            if recovered == false { reconnects.notRecovered += 1 }
+            onSubscribed(client.tag, position, recovered)
+            stepDone(client)
         case .refused(let kind, let message):
-            errors.add(kind)
-            failSetup("connection \(number(client)): \(message)")
+            refused(client, kind: kind, message: message)
         case .other:
             break
         }
     }
 
     func clientEnded(_ client: WebSocketClient, _ failure: ClientFailure) {
-        errors.add(failure.kind)
         clients[client.tag] = nil
+        if resumeFrom[client.tag] != nil {
+            reconnectFailed(client.tag, kind: failure.kind)
+            return openWaiting()
+        }
+        errors.add(failure.kind)
         guard setupOver else { return failSetup("connection \(number(client)) to \(plan.endpoint(for: number(client))): \(failure)") }
         alive -= 1
-        onLost(client)
+        onLost(client.tag)
     }
 
     private func number(_ client: WebSocketClient) -> Int { plan.numbers.lowerBound + client.tag }

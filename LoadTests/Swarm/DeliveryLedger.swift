@@ -1,6 +1,7 @@
 /// A fan-out worker's account of deliveries: latency of those sent in the measured window,
-/// duplicates (a sequence at or below the subscriber's last one), and the sequence up to which
-/// every live subscriber has everything (what window mode waits for).
+/// duplicates (a sequence at or below the subscriber's last one), the sequence up to which
+/// every live subscriber has everything (what window mode waits for), and each subscriber's
+/// channel offset (where a storm's reconnection resumes).
 final class DeliveryLedger {
     private(set) var latency = LatencyHistogram()
     /// Deliveries of publications sent in the measured window.
@@ -11,12 +12,15 @@ final class DeliveryLedger {
     private var measureFrom = UInt64.max
     private var measureUntil = UInt64.max
     private var lastSequence: [UInt64]
+    /// The offset of each subscriber's last publication, or where its subscription started.
+    private var offsets: [UInt64]
     private var completion: Completion
     /// Called when `complete` moves, at most once per delivery.
     var onComplete: (UInt64) -> Void = { _ in }
 
     init(subscribers: Int) {
         lastSequence = Array(repeating: 0, count: subscribers)
+        offsets = Array(repeating: 0, count: subscribers)
         completion = Completion(subscribers: subscribers)
     }
 
@@ -27,22 +31,34 @@ final class DeliveryLedger {
         measureUntil = until
     }
 
-    func record(subscriber: Int, sentAt: UInt64, sequence: UInt64, receivedAt: UInt64) {
+    func record(subscriber: Int, _ publication: ReceivedPublication, receivedAt: UInt64) {
         let last = lastSequence[subscriber]
+        let sequence = publication.sequence
         guard sequence > last else {
             duplicates += 1
             return
         }
         lastSequence[subscriber] = sequence
+        // Assigned, not maximised: a channel's pushes come in offset order, and a new epoch
+        // starts its offsets again.
+        offsets[subscriber] = publication.offset
         total += 1
-        if sentAt >= measureFrom, sentAt < measureUntil {
+        if publication.sentAt >= measureFrom, publication.sentAt < measureUntil {
             measured += 1
-            latency.record(receivedAt &- sentAt)
+            latency.record(receivedAt &- publication.sentAt)
         }
         // Sequences skipped will never come to this subscriber: count them as settled for it.
         let before = completion.watermark
         completion.settle(last + 1...sequence)
         if completion.watermark != before { onComplete(completion.watermark) }
+    }
+
+    func offset(of subscriber: Int) -> UInt64 { offsets[subscriber] }
+
+    /// A subscription started at `offset` without replaying anything (a first subscribe, or one
+    /// that could not recover): what came before is not this subscriber's to resume.
+    func resume(subscriber: Int, at offset: UInt64) {
+        offsets[subscriber] = offset
     }
 
     /// A subscriber is gone: what it has not received no longer holds the watermark back.

@@ -31,10 +31,10 @@ final class EchoWorkload: Workload {
         inFlight = Array(repeating: 0, count: plan.numbers.count)
         swarm = ConnectionSwarm(loop: loop, plan: plan)
         swarm.onMessage = { [unowned self] client, _, payload in echoed(client, payload) }
-        swarm.onLost = { [unowned self] client in
+        swarm.onLost = { [unowned self] tag in
             // What the lost connection had in flight will not come back.
-            totalInFlight -= inFlight[client.tag]
-            inFlight[client.tag] = 0
+            totalInFlight -= inFlight[tag]
+            inFlight[tag] = 0
             drainIfIdle()
         }
     }

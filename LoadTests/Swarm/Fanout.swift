@@ -1,9 +1,9 @@
 import ArgumentParser
-import Glibc
 import Reactor
 import Redis
 
-struct Fanout: ParsableCommand {
+struct Fanout: ParsableCommand, DeliveryScenario {
+    static let name = "fanout"
     static let configuration = CommandConfiguration(
         abstract: "Subscribers to channels; a publisher at a rate or a window; end-to-end latency, lost and duplicated.",
         discussion: """
@@ -32,10 +32,7 @@ struct Fanout: ParsableCommand {
     var channels = 1
     @Option(help: "How publications are made: api (the server API), gateway (relay.v1 publish commands), raw (binary frames to a broadcast server).")
     var publishVia = Via.api
-    @Option(help: "With api: the admin listener, http://HOST:PORT, where /api/publish is.")
-    var apiUrl: String?
-    @Option(help: "With api: the server API key.")
-    var apiKey: String?
+    @OptionGroup var publish: PublishOptions
     @Option(help: "With redis: the Redis the replicas share, redis://HOST:PORT (a single Redis, not a cluster).")
     var redisUrl: String?
     @Option(help: "With redis: the namespace's history_size (FCALL relay_publish), or 0 for fire-and-forget PUBLISH without an offset.")
@@ -48,17 +45,15 @@ struct Fanout: ParsableCommand {
     var rate = 100.0
     @Option(help: "Rounds in flight: publish the next only when every subscriber has the earlier ones (0: off, use --rate).")
     var window = 0
-    @Option(help: "Publications unanswered at once (the server API takes one request per connection).")
-    var publishConcurrency = 8
 
     func validate() throws {
         guard subscribers >= connection.workers else { throw ValidationError("--subscribers must be at least --workers") }
-        guard subscribers >= 1, rate > 0, window >= 0, publishConcurrency >= 1, channels >= 1 else {
-            throw ValidationError("--subscribers, --channels, --rate and --publish-concurrency must be positive, --window not negative")
+        guard subscribers >= 1, rate > 0, window >= 0, channels >= 1 else {
+            throw ValidationError("--subscribers, --channels and --rate must be positive, --window not negative")
         }
         switch publishVia {
         case .api:
-            guard apiUrl != nil, apiKey != nil else { throw ValidationError("--publish-via api needs --api-url and --api-key") }
+            guard publish.viaServerAPI else { throw ValidationError("--publish-via api needs --api-url and --api-key") }
         case .gateway:
             break
         case .redis:
@@ -78,7 +73,7 @@ struct Fanout: ParsableCommand {
     }
 
     func run() throws {
-        try stepping.runIfStepping(scenario: "fanout")
+        try stepping.runIfStepping(scenario: Self.name)
         let raw = publishVia == .raw
         let session = raw ? nil : RelaySession(signer: try secret.resolve(), channels: channelNames)
         let plan = try connection.plan(total: subscribers, subprotocols: raw ? [] : [RelaySession.subprotocol], session: session)
@@ -88,11 +83,10 @@ struct Fanout: ParsableCommand {
         }
         let transport: PublicationTransport
         // Socket and Redis transports pipeline: a window of rounds over every channel at once.
-        let pipelined = max(publishConcurrency, window * channels)
+        let pipelined = max(publish.publishConcurrency, window * channels)
         switch publishVia {
         case .api:
-            transport = ServerAPITransport(loop: loop, api: try Endpoint(parsing: apiUrl!, scheme: "http"), apiKey: apiKey!,
-                                           concurrency: publishConcurrency)
+            transport = try publish.serverAPI(loop: loop)
         case .redis:
             let endpoint: RedisEndpoint
             do {
@@ -106,89 +100,16 @@ struct Fanout: ParsableCommand {
             transport = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0], capacity: pipelined)
         }
         let pace: Publisher.Pace = window > 0 ? .window(window) : .rate(rate)
-        let run = FanoutRun(loop: loop, options: self, transport: transport,
-                            publisher: Publisher(loop: loop, transport: transport, channels: channelNames, pace: pace))
-        try run.start()
-        loop.run()
-        Glibc.exit(run.exitStatus)
-    }
-}
-
-/// The coordinator's side of a fan-out run: set up, publish through the window, collect, report.
-private final class FanoutRun {
-    private let options: Fanout
-    private let coordinator: Coordinator
-    private let publisher: Publisher
-    /// Opened once every subscriber is set up.
-    private let transport: PublicationTransport
-    private var setupSeconds = 0.0
-    private var cpu: CPUWindow?
-    private var previousRounds: UInt64 = 0
-    private(set) var exitStatus: Int32 = 0
-
-    init(loop: EventLoop, options: Fanout, transport: PublicationTransport, publisher: Publisher) {
-        self.options = options
-        self.transport = transport
-        self.publisher = publisher
-        coordinator = Coordinator(loop: loop, scenario: "fanout", connections: options.subscribers)
+        try DeliveryRun(loop: loop, scenario: self, transport: transport,
+                        publisher: Publisher(loop: loop, transport: transport, channels: channelNames, pace: pace)).run()
     }
 
-    func start() throws {
-        coordinator.onReady = { [unowned self] seconds in
-            setupSeconds = seconds
-            transport.open(ready: { [unowned self] in startPublishing() }, failed: { [unowned self] in coordinator.fail($0) })
-        }
-        coordinator.onAcknowledged = { [unowned self] in publisher.acknowledged($0) }
-        coordinator.onResults = { [unowned self] in report($0) }
-        coordinator.progressDetail = { [unowned self] in
-            defer { previousRounds = publisher.rounds }
-            return "rounds \(publisher.rounds - previousRounds)/s"
-        }
-        publisher.onFatal = { [unowned self] in coordinator.fail($0) }
-        try coordinator.spawn(count: options.connection.workers, arguments: workerArguments)
-    }
-
-    private func startPublishing() {
-        let from = Clock.now() + Clock.nanoseconds(seconds: options.timing.warmup)
-        let until = from + Clock.nanoseconds(seconds: options.timing.duration)
-        coordinator.broadcast(.start(from: from, until: until))
-        cpu = CPUWindow(loop: coordinator.loop, from: from, until: until)
-        publisher.run(measureFrom: from, until: until) { [unowned self] last in coordinator.broadcast(.finish(lastSequence: last)) }
-    }
-
-    private func report(_ results: [WorkerResult]) {
-        var total = WorkerResult()
-        for result in results { total.add(result) }
-        let duration = options.timing.duration
-        let expected = zip(publisher.measured, options.subscribersPerChannel).reduce(0) { $0 + $1.0 * $1.1 }
-        var errors = total.errors
-        errors.add(publisher.errors)
-
-        var report = Report(scenario: "fanout")
-        report.add("subscribers", options.subscribers)
-        report.add("established", total.established)
-        report.add("workers", options.connection.workers)
-        report.add("channel", options.channel)
-        report.add("channels", options.channels)
-        report.add("publish_via", options.publishVia.rawValue)
-        if options.publishVia == .raw { report.add("size", options.size) }
-        report.add("mode", options.window > 0 ? "window" : "rate")
-        if options.window > 0 { report.add("window", options.window) } else { report.add("rate_requested", options.rate) }
-        report.addSetup(seconds: setupSeconds, total: total, connection: options.connection)
-        report.add("duration_s", duration)
-        let measured = publisher.measured.reduce(0, +)
-        report.add("publications", measured)
-        report.add("publications_per_s", Double(measured) / duration)
-        report.add("deliveries", total.received)
-        report.add("deliveries_per_s", Double(total.received) / duration)
-        report.add("expected_deliveries", expected)
-        report.add("lost", max(0, expected - total.received))
-        report.add("duplicates", total.duplicates)
-        report.add("latency_us", total.latency)
-        report.add("errors", errors)
-        report.addCPU(cpu, workers: results)
-        report.print()
-        exitStatus = coordinator.reap() ? 0 : 1
-        coordinator.loop.stop()
+    func describe(in report: inout Report) {
+        report.add("channel", channel)
+        report.add("channels", channels)
+        report.add("publish_via", publishVia.rawValue)
+        if publishVia == .raw { report.add("size", size) }
+        report.add("mode", window > 0 ? "window" : "rate")
+        if window > 0 { report.add("window", window) } else { report.add("rate_requested", rate) }
     }
 }

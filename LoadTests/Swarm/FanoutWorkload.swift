@@ -2,12 +2,13 @@ import Reactor
 import WebSocket
 
 /// A fan-out worker: its share of subscribers. Each publication (a relay.v1 push, or a raw
-/// broadcast message) is scanned for its send time and sequence; the ledger keeps latency, duplicates and the watermark the
-/// coordinator's window waits for, which is sent at most once per loop turn.
+/// broadcast message) is scanned for its send time, sequence and offset; the ledger keeps
+/// latency, duplicates and the watermark the coordinator's window waits for, which is sent at
+/// most once per loop turn. A storm worker drives its reconnections through `swarm` and `ledger`.
 final class FanoutWorkload: Workload {
     private unowned let loop: EventLoop
-    private let swarm: ConnectionSwarm
-    private let ledger: DeliveryLedger
+    let swarm: ConnectionSwarm
+    let ledger: DeliveryLedger
     private let drainTimeout: UInt64
     private var link: WorkerLink?
     private var acknowledgementScheduled = false
@@ -24,9 +25,9 @@ final class FanoutWorkload: Workload {
         let scan = raw ? PublicationPayload.scanRaw : PublicationScanner.scan
         swarm.onMessage = { [unowned(unsafe) self] client, _, payload in
             guard let publication = scan(payload) else { return unexpected.add("unexpected_message") }
-            ledger.record(subscriber: client.tag, sentAt: publication.sentAt, sequence: publication.sequence, receivedAt: client.receivedAt)
+            ledger.record(subscriber: client.tag, publication, receivedAt: client.receivedAt)
         }
-        swarm.onLost = { [unowned self] client in ledger.lost(subscriber: client.tag) }
+        swarm.onLost = { [unowned self] tag in ledger.lost(subscriber: tag) }
         ledger.onComplete = { [unowned self] _ in completionMoved() }
     }
 
@@ -69,6 +70,7 @@ final class FanoutWorkload: Workload {
         result.tlsResumed = swarm.tlsResumed
         result.errors.add(unexpected)
         result.latency = ledger.latency
+        result.reconnects = swarm.reconnects
         drain.done(result)
     }
 }

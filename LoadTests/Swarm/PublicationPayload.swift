@@ -20,9 +20,9 @@ enum PublicationPayload {
         if buffer.count > minimumRawSize { memset(buffer.baseAddress! + minimumRawSize, 0x78, buffer.count - minimumRawSize) }
     }
 
-    static func scanRaw(_ payload: UnsafeRawBufferPointer) -> (sentAt: UInt64, sequence: UInt64)? {
+    static func scanRaw(_ payload: UnsafeRawBufferPointer) -> ReceivedPublication? {
         guard payload.count >= minimumRawSize else { return nil }
-        return (UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        return ReceivedPublication(sentAt: UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                                   sequence: UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
     }
 }

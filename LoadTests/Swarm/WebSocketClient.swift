@@ -308,23 +308,36 @@ final class WebSocketClient: EventHandler, Flushable {
         loop.modify(fd: fd, events: mask)
     }
 
-    /// Closes the socket now (after one last try to write what is queued, such as a close
-    /// frame) and tells the delegate.
+    /// Closes an open connection from our side, as a client going away does: a close frame
+    /// (1000), then the socket at once, without waiting for the server's close frame. The
+    /// delegate is not told: the caller knows.
+    func close() {
+        guard phase == .open else { return }
+        send(.close, payload: FrameWriter.closePayload(.normal))
+        release(closeNotify: true)
+    }
+
+    /// Closes the socket now and tells the delegate.
     private func end(_ failure: ClientFailure) {
         guard phase != .closed else { return }
-        if phase != .connecting, phase != .securing, !outbound.isEmpty { _ = writeOutbound() }
-        // close_notify after a close frame; never after a TLS or socket error, which OpenSSL
-        // forbids. The TCP close follows either way.
         switch failure {
-        case .closedByServer, .protocolError: if tlsWriteFailure == nil { tls?.shutdown() }
-        default: break
+        case .closedByServer, .protocolError: release(closeNotify: true)
+        default: release(closeNotify: false)
         }
+        delegate.clientEnded(self, failure)
+    }
+
+    /// Closes the socket after one last try to write what is queued (such as a close frame).
+    /// `closeNotify`: TLS's close_notify follows a close frame; never a TLS or socket error,
+    /// after which OpenSSL forbids it. The TCP close follows either way.
+    private func release(closeNotify: Bool) {
+        if phase != .connecting, phase != .securing, !outbound.isEmpty { _ = writeOutbound() }
+        if closeNotify, tlsWriteFailure == nil { tls?.shutdown() }
         phase = .closed
         loop.unregister(fd: fd)
         Glibc.close(fd)
         outbound.removeAll()
         unparsed = nil
-        delegate.clientEnded(self, failure)
     }
 }
 

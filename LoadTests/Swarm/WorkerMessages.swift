@@ -42,10 +42,12 @@ struct WorkerResult {
     var received = 0
     var duplicates = 0
     var errors = ErrorCounts()
-    /// wss://: TLS handshakes completed during setup, and how many the server resumed.
+    /// wss://: TLS handshakes completed (during setup, and storm's reconnections), and how many
+    /// the server resumed.
     var tlsHandshakes = 0
     var tlsResumed = 0
     var latency = LatencyHistogram()
+    var reconnects = ReconnectStats()
     var cpuSeconds = 0.0
     var wallSeconds = 0.0
 
@@ -57,6 +59,7 @@ struct WorkerResult {
         tlsHandshakes += other.tlsHandshakes
         tlsResumed += other.tlsResumed
         latency.add(other.latency)
+        reconnects.add(other.reconnects)
     }
 }
 
@@ -91,16 +94,12 @@ extension WorkerEvent {
             writer.key("tls_resumed"); writer.int(result.tlsResumed)
             writer.key("cpu_s"); writer.double(result.cpuSeconds)
             writer.key("wall_s"); writer.double(result.wallSeconds)
-            writer.key("errors")
-            writer.beginObject()
-            for (kind, count) in result.errors.sorted { writer.key(kind); writer.int(count) }
-            writer.endObject()
-            writer.key("latency_ns")
-            writer.beginArray()
-            for bucket in result.latency.buckets {
-                writer.beginArray(); writer.int(Int64(bucket.value)); writer.int(Int64(bucket.count)); writer.endArray()
-            }
-            writer.endArray()
+            writer.key("errors"); write(result.errors, into: &writer)
+            writer.key("latency_ns"); write(result.latency, into: &writer)
+            writer.key("reconnects"); writer.int(result.reconnects.completed)
+            writer.key("not_recovered"); writer.int(result.reconnects.notRecovered)
+            writer.key("reconnect_failures"); write(result.reconnects.failures, into: &writer)
+            writer.key("reconnect_latency_ns"); write(result.reconnects.latency, into: &writer)
         }
         writer.endObject()
         return writer.bytes + [0x0A]
@@ -125,11 +124,12 @@ extension WorkerEvent {
             result.tlsResumed = object.int("tls_resumed")
             result.cpuSeconds = object["cpu_s"]?.double ?? 0
             result.wallSeconds = object["wall_s"]?.double ?? 0
-            for member in object["errors"]?.object ?? [] { result.errors.add(member.key, Int(member.value.int64 ?? 0)) }
-            for bucket in object["latency_ns"]?.array ?? [] {
-                guard let value = bucket[0]?.int64, let count = bucket[1]?.int64 else { continue }
-                result.latency.record(UInt64(value), count: UInt64(count))
-            }
+            result.errors = object.errorCounts("errors")
+            result.latency = object.histogram("latency_ns")
+            result.reconnects.completed = object.int("reconnects")
+            result.reconnects.notRecovered = object.int("not_recovered")
+            result.reconnects.failures = object.errorCounts("reconnect_failures")
+            result.reconnects.latency = object.histogram("reconnect_latency_ns")
             self = .result(result)
         default:
             throw SwarmError("unknown worker event: \(String(decoding: line, as: UTF8.self))")
@@ -173,7 +173,38 @@ private func parseLine(_ line: [UInt8]) throws(SwarmError) -> JSONValue {
     return value
 }
 
+/// Errors as an object of counts by kind.
+private func write(_ errors: ErrorCounts, into writer: inout JSONWriter) {
+    writer.beginObject()
+    for (kind, count) in errors.sorted { writer.key(kind); writer.int(count) }
+    writer.endObject()
+}
+
+/// A histogram as its non-empty buckets, `[[value, count], ...]`.
+private func write(_ histogram: LatencyHistogram, into writer: inout JSONWriter) {
+    writer.beginArray()
+    for bucket in histogram.buckets {
+        writer.beginArray(); writer.int(Int64(bucket.value)); writer.int(Int64(bucket.count)); writer.endArray()
+    }
+    writer.endArray()
+}
+
 private extension JSONValue {
     func int(_ key: String) -> Int { Int(self[key]?.int64 ?? 0) }
     func uint(_ key: String) -> UInt64 { UInt64(max(0, self[key]?.int64 ?? 0)) }
+
+    func errorCounts(_ key: String) -> ErrorCounts {
+        var errors = ErrorCounts()
+        for member in self[key]?.object ?? [] { errors.add(member.key, Int(member.value.int64 ?? 0)) }
+        return errors
+    }
+
+    func histogram(_ key: String) -> LatencyHistogram {
+        var histogram = LatencyHistogram()
+        for bucket in self[key]?.array ?? [] {
+            guard let value = bucket[0]?.int64, let count = bucket[1]?.int64 else { continue }
+            histogram.record(UInt64(value), count: UInt64(count))
+        }
+        return histogram
+    }
 }

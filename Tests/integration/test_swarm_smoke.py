@@ -153,6 +153,26 @@ def test_tokens_signed_with_a_private_key(gateway, tmp_path, algorithm):
     assert wrong.returncode != 0 and "--private-key-file" in wrong.stderr, wrong.stderr
 
 
+def test_storm_recovers_everything(gateway):
+    """Subscribers churn (a fifth of them every second) and all reconnect at once halfway through;
+    each resubscribes with `since`, and the 50 publications of history in `availability` cover what
+    it missed: every publication reaches every subscriber exactly once."""
+    server = start_gateway(gateway)
+    result = swarm("storm", "--url", server.url(), "--api-url", f"http://127.0.0.1:{admin_port(server)}",
+                   "--api-key", API_KEY, "--secret-env", "RELAY_SWARM_SECRET", "--channel", "availability:storm",
+                   "--subscribers", "50", "--rate", "50", "--churn-interval", "1", "--churn-share", "0.2",
+                   "--warmup", "0.5", "--duration", "4")
+    assert result["scenario"] == "storm" and result["established"] == 50, result
+    assert result["mass_reconnect_at_s"] == 2, result
+    # Four waves of 10 and a mass reconnect of the 50 (less those reconnecting at that moment).
+    assert result["reconnects"] >= 50, result
+    assert result["reconnect_latency_us"]["count"] == result["reconnects"], result
+    assert result["publications"] > 0 and result["deliveries"] == result["expected_deliveries"], result
+    assert result["lost"] == 0 and result["duplicates"] == 0, result
+    assert result["not_recovered"] == 0 and result["reconnect_failures"] == {}, result
+    assert result["errors"] == {}, result
+
+
 def test_step_raises_the_load_until_the_target_is_missed(relay):
     """--step runs the scenario once per step, raising --rate; an impossible latency target makes
     the first step miss, a generous one lets every step hold."""
