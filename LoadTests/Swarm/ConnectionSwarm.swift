@@ -67,8 +67,9 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     /// swarm's own work and must not count in the time to establish. A reconnection offers the
     /// same token again.
     private var tokens: [String] = []
-    /// Where each reconnecting connection resumes its subscription; nil when not reconnecting.
-    private var resumeFrom: [RelaySession.Position?]
+    /// Where each reconnecting connection resumes its subscriptions, a position per channel;
+    /// nil when not reconnecting.
+    private var resumeFrom: [[RelaySession.Position]?]
     /// Closed connections waiting for a setup slot to reconnect, oldest first from `waitingHead`.
     private var waiting: [Int] = []
     private var waitingHead = 0
@@ -77,8 +78,11 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     var onMessage: (WebSocketClient, Opcode, UnsafeRawBufferPointer) -> Void = { _, _, _ in }
     /// A connection that was set up has ended for good (its tag).
     var onLost: (Int) -> Void = { _ in }
-    /// A subscribe reply (its connection's tag, the channel's position, `recovered`).
-    var onSubscribed: (Int, RelaySession.Position, Bool?) -> Void = { _, _, _ in }
+    /// A subscribe reply (its connection's tag, the channel's index among the user's, the
+    /// channel's position, `recovered`).
+    var onSubscribed: (Int, Int, RelaySession.Position, Bool?) -> Void = { _, _, _, _ in }
+    /// A reconnection is set up again (its tag): the connection is live once more.
+    var onReconnected: (Int) -> Void = { _ in }
 
     init(loop: EventLoop, plan: Plan) {
         self.loop = loop
@@ -86,10 +90,10 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         clients = Array(repeating: nil, count: plan.numbers.count)
         setupStartedAt = Array(repeating: 0, count: plan.numbers.count)
         resumeFrom = Array(repeating: nil, count: plan.numbers.count)
-        awaitedSteps = Array(repeating: Self.setupSteps(plan), count: plan.numbers.count)
+        awaitedSteps = plan.numbers.map { Self.setupSteps(plan, number: $0) }
     }
 
-    private static func setupSteps(_ plan: Plan) -> UInt8 { UInt8(1 + (plan.session?.replyCount ?? 0)) }
+    private static func setupSteps(_ plan: Plan, number: Int) -> UInt8 { UInt8(1 + (plan.session?.replyCount(forUser: number) ?? 0)) }
 
     /// Starts opening; tells the coordinator through `link` when setup is over, either way.
     func open(link: WorkerLink) {
@@ -110,14 +114,14 @@ final class ConnectionSwarm: WebSocketClientDelegate {
     func isLive(_ tag: Int) -> Bool { clients[tag] != nil && awaitedSteps[tag] == 0 }
 
     /// Closes a live connection now and sets it up again as soon as fewer than `concurrency`
-    /// are setting up, subscribing from `since` so that the gateway replays what it missed.
-    /// Its latency runs from the close to the subscribe reply.
-    func reconnect(_ tag: Int, since: RelaySession.Position) {
+    /// are setting up, subscribing from `since` (a position per channel) so that the gateway
+    /// replays what it missed. Its latency runs from the close to the last subscribe reply.
+    func reconnect(_ tag: Int, since: [RelaySession.Position]) {
         guard let client = clients[tag], awaitedSteps[tag] == 0 else { return }
         client.close()
         clients[tag] = nil
         resumeFrom[tag] = since
-        awaitedSteps[tag] = Self.setupSteps(plan)
+        awaitedSteps[tag] = Self.setupSteps(plan, number: plan.numbers.lowerBound + tag)
         setupStartedAt[tag] = Clock.now()
         waiting.append(tag)
         openWaiting()
@@ -188,6 +192,7 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         if resumeFrom[tag] != nil {
             resumeFrom[tag] = nil
             reconnects.record(reconnectedAfter: latency)
+            onReconnected(tag)
         } else {
             established += 1
             alive += 1
@@ -254,14 +259,16 @@ final class ConnectionSwarm: WebSocketClientDelegate {
         switch RelaySession.reply(payload) {
         case .confirmed:
             stepDone(client)
-        case .subscribed(let position, let recovered):
+        case .subscribed(let index, let position, let recovered):
             if recovered == false { reconnects.notRecovered += 1 }
-            onSubscribed(client.tag, position, recovered)
+            onSubscribed(client.tag, index, position, recovered)
             stepDone(client)
         case .refused(let kind, let message):
             refused(client, kind: kind, message: message)
         case .other:
-            break
+            // A push between two subscribe replies: what a reconnection replays in the first
+            // channel comes before the second channel's reply.
+            onMessage(client, opcode, payload)
         }
     }
 

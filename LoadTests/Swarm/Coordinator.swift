@@ -16,6 +16,7 @@ final class Coordinator {
     private var acknowledged: [UInt64] = []
     private let startedAt = Clock.now()
     private var previousReceived = 0
+    private var previousSent = 0
     private var previousCPU: [Double] = []
     private lazy var progressTimer = LoopTimer { [unowned self] in printProgress() }
 
@@ -95,16 +96,20 @@ final class Coordinator {
         let elapsed = Int((Clock.now() - startedAt) / 1_000_000_000)
         let established = progress.reduce(0) { $0 + $1.established }
         let received = progress.reduce(0) { $0 + $1.received }
+        let sent = progress.reduce(0) { $0 + $1.sent }
         let errors = progress.reduce(0) { $0 + $1.errors }
         let cpu = progress.indices.map { index in
             defer { previousCPU[index] = progress[index].cpuSeconds }
             return "\(Int(((progress[index].cpuSeconds - previousCPU[index]) * 100).rounded()))%"
         }
         var line = "[\(elapsed)s] connections \(established)/\(connections)  received \(Format.count(received - previousReceived))/s"
+        // Only scenarios whose connections send (chat) count what they sent.
+        if sent > 0 { line += "  sent \(Format.count(sent - previousSent))/s" }
         let detail = progressDetail()
         if !detail.isEmpty { line += "  \(detail)" }
         line += "  errors \(errors)  worker cpu \(cpu.joined(separator: " "))"
         previousReceived = received
+        previousSent = sent
         printError(line)
         loop.timers.schedule(progressTimer, after: 1_000_000_000, now: Clock.now())
     }

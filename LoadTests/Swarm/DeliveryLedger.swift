@@ -1,7 +1,7 @@
 /// A fan-out worker's account of deliveries: latency of those sent in the measured window,
 /// duplicates (a sequence at or below the subscriber's last one), the sequence up to which
 /// every live subscriber has everything (what window mode waits for), and each subscriber's
-/// channel offset (where a storm's reconnection resumes).
+/// channel offset (where a reconnection resumes: storm, chat's availability).
 final class DeliveryLedger {
     private(set) var latency = LatencyHistogram()
     /// Deliveries of publications sent in the measured window.

@@ -1,10 +1,12 @@
 import Glibc
 import Reactor
 
-/// A scenario whose subscribers count a publisher's deliveries (fanout, storm), as the
+/// A scenario whose subscribers count a publisher's deliveries (fanout, storm, chat), as the
 /// coordinator's `DeliveryRun` sees it.
 protocol DeliveryScenario {
     static var name: String { get }
+    /// What the report calls the connections: subscribers, or chat's users.
+    static var connectionsKey: String { get }
     var connection: ConnectionOptions { get }
     var timing: TimingOptions { get }
     var subscribers: Int { get }
@@ -12,12 +14,17 @@ protocol DeliveryScenario {
     var subscribersPerChannel: [Int] { get }
     /// The scenario's settings, in the report after the subscribers and workers.
     func describe(in report: inout Report)
-    /// What the scenario measured besides deliveries, in the report before the errors.
-    func reportOutcome(_ total: WorkerResult, in report: inout Report)
+    /// What the scenario measured, the publisher's deliveries among it, in the report between
+    /// the setup and the errors.
+    func reportOutcome(_ total: WorkerResult, deliveries: DeliveryCounts, in report: inout Report)
 }
 
 extension DeliveryScenario {
-    func reportOutcome(_ total: WorkerResult, in report: inout Report) {}
+    static var connectionsKey: String { "subscribers" }
+
+    func reportOutcome(_ total: WorkerResult, deliveries: DeliveryCounts, in report: inout Report) {
+        deliveries.add(to: &report, duration: timing.duration)
+    }
 }
 
 /// The coordinator's side of a delivery run: set up, publish through the measured window (the
@@ -26,9 +33,8 @@ final class DeliveryRun {
     private let scenario: DeliveryScenario
     private let coordinator: Coordinator
     private let publisher: Publisher
-    /// The coordinator's own publishing connection (gateway and raw), opened once every
-    /// subscriber is set up.
-    /// Opened once every subscriber is set up.
+    /// Opened once every subscriber is set up: the coordinator's own publishing connection
+    /// (gateway and raw), or Redis's.
     private let transport: PublicationTransport
     private var setupSeconds = 0.0
     private var cpu: CPUWindow?
@@ -71,28 +77,20 @@ final class DeliveryRun {
     private func report(_ results: [WorkerResult]) {
         var total = WorkerResult()
         for result in results { total.add(result) }
-        let duration = scenario.timing.duration
-        let expected = zip(publisher.measured, scenario.subscribersPerChannel).reduce(0) { $0 + $1.0 * $1.1 }
+        let deliveries = DeliveryCounts(sent: publisher.measured.reduce(0, +),
+                                        expected: zip(publisher.measured, scenario.subscribersPerChannel).reduce(0) { $0 + $1.0 * $1.1 },
+                                        received: total.received, duplicates: total.duplicates, latency: total.latency)
         var errors = total.errors
         errors.add(publisher.errors)
 
         var report = Report(scenario: type(of: scenario).name)
-        report.add("subscribers", scenario.subscribers)
+        report.add(type(of: scenario).connectionsKey, scenario.subscribers)
         report.add("established", total.established)
         report.add("workers", scenario.connection.workers)
         scenario.describe(in: &report)
         report.addSetup(seconds: setupSeconds, total: total, connection: scenario.connection)
-        report.add("duration_s", duration)
-        let measured = publisher.measured.reduce(0, +)
-        report.add("publications", measured)
-        report.add("publications_per_s", Double(measured) / duration)
-        report.add("deliveries", total.received)
-        report.add("deliveries_per_s", Double(total.received) / duration)
-        report.add("expected_deliveries", expected)
-        report.add("lost", max(0, expected - total.received))
-        report.add("duplicates", total.duplicates)
-        report.add("latency_us", total.latency)
-        scenario.reportOutcome(total, in: &report)
+        report.add("duration_s", scenario.timing.duration)
+        scenario.reportOutcome(total, deliveries: deliveries, in: &report)
         report.add("errors", errors)
         report.addCPU(cpu, workers: results)
         report.print()

@@ -94,10 +94,8 @@ final class EchoWorkload: Workload {
         guard let done else { return }
         self.done = nil
         loop.timers.cancel(drainDeadline)
-        var result = WorkerResult(established: swarm.established, received: measured)
-        result.errors = swarm.errors
-        result.tlsHandshakes = swarm.tlsHandshakes
-        result.tlsResumed = swarm.tlsResumed
+        var result = WorkerResult(swarm: swarm)
+        result.received = measured
         result.errors.add(errors)
         result.latency = latency
         done(result)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Reactor
-import Redis
 
 struct Fanout: ParsableCommand, DeliveryScenario {
     static let name = "fanout"
@@ -33,12 +32,7 @@ struct Fanout: ParsableCommand, DeliveryScenario {
     @Option(help: "How publications are made: api (the server API), gateway (relay.v1 publish commands), raw (binary frames to a broadcast server).")
     var publishVia = Via.api
     @OptionGroup var publish: PublishOptions
-    @Option(help: "With redis: the Redis the replicas share, redis://HOST:PORT (a single Redis, not a cluster).")
-    var redisUrl: String?
-    @Option(help: "With redis: the namespace's history_size (FCALL relay_publish), or 0 for fire-and-forget PUBLISH without an offset.")
-    var historySize = 50
-    @Option(help: "With redis: the namespace's history_ttl in seconds.")
-    var historyTtl = 600.0
+    @OptionGroup var redis: RedisPublishOptions
     @Option(help: "With raw: the size of each message in bytes (at least 16: send time and sequence).")
     var size = 20
     @Option(help: "Rounds per second (when --window is 0).")
@@ -57,8 +51,7 @@ struct Fanout: ParsableCommand, DeliveryScenario {
         case .gateway:
             break
         case .redis:
-            guard redisUrl != nil else { throw ValidationError("--publish-via redis needs --redis-url") }
-            guard historySize >= 0, historyTtl > 0 else { throw ValidationError("--history-size must not be negative, --history-ttl positive") }
+            guard redis.redisUrl != nil else { throw ValidationError("--publish-via redis needs --redis-url") }
         case .raw:
             guard channels == 1 else { throw ValidationError("--publish-via raw: a broadcast server has one channel") }
             guard size >= PublicationPayload.minimumRawSize else { throw ValidationError("--size must be at least \(PublicationPayload.minimumRawSize)") }
@@ -88,13 +81,7 @@ struct Fanout: ParsableCommand, DeliveryScenario {
         case .api:
             transport = try publish.serverAPI(loop: loop)
         case .redis:
-            let endpoint: RedisEndpoint
-            do {
-                endpoint = try RedisEndpoint(url: redisUrl!)
-            } catch {
-                throw ValidationError("--redis-url: \(error)")
-            }
-            transport = RedisTransport(loop: loop, endpoint: endpoint, historySize: historySize, historyTTL: historyTtl, capacity: pipelined)
+            transport = try redis.transport(loop: loop, capacity: pipelined)!
         case .gateway, .raw:
             let mode: SocketTransport.Mode = raw ? .raw(size: size) : .gateway(signer: try secret.resolve(), channels: channelNames)
             transport = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0], capacity: pipelined)

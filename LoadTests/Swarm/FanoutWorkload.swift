@@ -64,13 +64,8 @@ final class FanoutWorkload: Workload {
         guard let drain else { return }
         self.drain = nil
         loop.timers.cancel(drainDeadline)
-        var result = WorkerResult(established: swarm.established, received: ledger.measured, duplicates: ledger.duplicates)
-        result.errors = swarm.errors
-        result.tlsHandshakes = swarm.tlsHandshakes
-        result.tlsResumed = swarm.tlsResumed
+        var result = WorkerResult(swarm: swarm, ledger: ledger)
         result.errors.add(unexpected)
-        result.latency = ledger.latency
-        result.reconnects = swarm.reconnects
         drain.done(result)
     }
 }

@@ -19,10 +19,8 @@ final class IdleWorkload: Workload {
     func start(from: UInt64, until: UInt64) {}
 
     func finish(lastSequence: UInt64, done: @escaping (WorkerResult) -> Void) {
-        var result = WorkerResult(established: swarm.established, received: received)
-        result.errors = swarm.errors
-        result.tlsHandshakes = swarm.tlsHandshakes
-        result.tlsResumed = swarm.tlsResumed
+        var result = WorkerResult(swarm: swarm)
+        result.received = received
         result.latency = swarm.setupLatency
         done(result)
     }

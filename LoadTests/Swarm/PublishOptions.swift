@@ -4,9 +4,9 @@ import Reactor
 /// How the coordinator publishes: the server API it goes through (the admin listener and its
 /// key), and how many publications may be unanswered at once.
 struct PublishOptions: ParsableArguments {
-    @Option(help: "The admin listener, http://HOST:PORT, where /api/publish is (fanout: with --publish-via api).")
+    @Option(help: "The admin listener, http://HOST:PORT, where /api/publish is (fanout with --publish-via api, storm, chat).")
     var apiUrl: String?
-    @Option(help: "The server API key (fanout: with --publish-via api).")
+    @Option(help: "The server API key (fanout with --publish-via api, storm, chat).")
     var apiKey: String?
     @Option(help: "Publications unanswered at once (the server API takes one request per connection).")
     var publishConcurrency = 8

@@ -1,6 +1,7 @@
-/// How a worker's reconnections went (storm): how many completed, each one's latency from the
-/// close to the subscribe reply, how many of those replies said `recovered: false` (publications
-/// missed for good), and the reconnections that failed, by kind (the subscriber is then given up).
+/// How a worker's reconnections went (storm, chat): how many completed, each one's latency from
+/// the close to the last subscribe reply, how many subscribe replies said `recovered: false`
+/// (publications missed for good), and the reconnections that failed, by kind (the subscriber is
+/// then given up).
 struct ReconnectStats {
     var completed = 0
     var latency = LatencyHistogram()

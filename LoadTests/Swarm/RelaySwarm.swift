@@ -11,6 +11,6 @@ struct RelaySwarm: ParsableCommand {
         refused, TLS handshake failed, upgrade refused, token refused) end the run with a message and \
         exit status 1.
         """,
-        subcommands: [Fanout.self, Storm.self, Echo.self, Idle.self, Connect.self]
+        subcommands: [Fanout.self, Storm.self, Chat.self, Echo.self, Idle.self, Connect.self]
     )
 }

@@ -62,6 +62,15 @@ struct Report {
                      + "  (\(latency.count) samples)")
     }
 
+    /// Reconnections (storm, chat): how many, their latency from the close to the last subscribe
+    /// reply, those whose history did not reach back, and the failures by kind.
+    mutating func add(_ reconnects: ReconnectStats) {
+        add("reconnects", reconnects.completed)
+        add("reconnect_latency_us", reconnects.latency)
+        add("not_recovered", reconnects.notRecovered)
+        add("reconnect_failures", reconnects.failures)
+    }
+
     mutating func add(_ key: String, _ errors: ErrorCounts) {
         json.key(key)
         json.beginObject()

@@ -14,7 +14,7 @@ struct StepOptions: ParsableArguments {
     var steps = 8
     @Option(help: "With --step: a step holds while its p99 latency (end to end, or setup latency for idle and connect) is at most this many milliseconds.")
     var p99Ms = 50.0
-    @Option(help: "With --step: a step holds while it lost at most this many messages.")
+    @Option(help: "With --step: a step holds while it lost at most this many messages (of every kind: chat's conversation messages and availability pushes together).")
     var maxLost = 0
 
     func validate() throws {
@@ -126,7 +126,10 @@ private struct Stepper {
         }
         let latency = report["latency_us"] ?? report["setup_latency_us"]
         let p99 = latency?["p99"]?.double.map { $0 / 1000 }
-        let lost = Int(report["lost"]?.int64 ?? 0)
+        // Every kind of loss counts: chat reports its availability pushes' apart (availability_lost).
+        let lost = (report.object ?? []).reduce(0) { sum, member in
+            member.key == "lost" || member.key.hasSuffix("_lost") ? sum + Int(member.value.int64 ?? 0) : sum
+        }
         let measured = "p99 \(p99.map { Format.decimal($0, places: 2) } ?? "?") ms, lost \(lost)"
         var verdict = Verdict(held: false, reason: measured, p99Ms: p99, lost: lost)
         if report["client_bound"]?.bool == true {

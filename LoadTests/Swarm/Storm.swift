@@ -31,14 +31,13 @@ struct Storm: ParsableCommand, DeliveryScenario {
     var channel = "availability:storm"
     @Option(help: "Publications per second.")
     var rate = 100.0
-    @Option(help: "Seconds between churn waves, from the start of traffic.")
-    var churnInterval = 5.0
-    @Option(help: "The share of each worker's live subscribers that reconnect in a wave (0 to 1).")
-    var churnShare = 0.1
+    @OptionGroup var churn: ChurnOptions
     @Option(help: "Seconds into the measured window when every subscriber reconnects at once (default: halfway; 0 or negative: never).")
     var massReconnectAt: Double?
 
     var subscribersPerChannel: [Int] { [subscribers] }
+    /// Waves big enough to be a storm.
+    private static let churnShare = 0.1
 
     /// When the mass reconnect comes, in seconds into the measured window; nil: never.
     var massReconnectDelay: Double? {
@@ -48,9 +47,7 @@ struct Storm: ParsableCommand, DeliveryScenario {
 
     func validate() throws {
         guard subscribers >= connection.workers, subscribers >= 1 else { throw ValidationError("--subscribers must be at least --workers") }
-        guard rate > 0, churnInterval > 0, (0...1).contains(churnShare) else {
-            throw ValidationError("--rate and --churn-interval must be positive, --churn-share from 0 to 1")
-        }
+        guard rate > 0 else { throw ValidationError("--rate must be positive") }
         if let massReconnectDelay, massReconnectDelay >= timing.duration {
             throw ValidationError("--mass-reconnect-at must fall within the measured window (--duration)")
         }
@@ -63,10 +60,9 @@ struct Storm: ParsableCommand, DeliveryScenario {
         let plan = try connection.plan(total: subscribers, subprotocols: [RelaySession.subprotocol], session: session)
         let loop = try makeLoop()
         if connection.workerIndex != nil {
-            let churn = StormWorkload.Churn(interval: Clock.nanoseconds(seconds: churnInterval), share: churnShare,
-                                            massReconnectAt: massReconnectDelay.map { Clock.nanoseconds(seconds: $0) })
-            try runWorker(StormWorkload(loop: loop, plan: plan, churn: churn, drainTimeout: Clock.nanoseconds(seconds: timing.drainTimeout)),
-                          loop: loop)
+            let churnPlan = churn.plan(defaultShare: Self.churnShare, massReconnectAt: massReconnectDelay)
+            let drainTimeout = Clock.nanoseconds(seconds: timing.drainTimeout)
+            try runWorker(StormWorkload(loop: loop, plan: plan, churn: churnPlan, drainTimeout: drainTimeout), loop: loop)
         }
         let transport = try publish.serverAPI(loop: loop)
         let publisher = Publisher(loop: loop, transport: transport, channels: [channel], pace: .rate(rate))
@@ -76,15 +72,12 @@ struct Storm: ParsableCommand, DeliveryScenario {
     func describe(in report: inout Report) {
         report.add("channel", channel)
         report.add("rate_requested", rate)
-        report.add("churn_interval_s", churnInterval)
-        report.add("churn_share", churnShare)
+        churn.describe(in: &report, defaultShare: Self.churnShare)
         report.add("mass_reconnect_at_s", massReconnectDelay ?? 0)
     }
 
-    func reportOutcome(_ total: WorkerResult, in report: inout Report) {
-        report.add("reconnects", total.reconnects.completed)
-        report.add("reconnect_latency_us", total.reconnects.latency)
-        report.add("not_recovered", total.reconnects.notRecovered)
-        report.add("reconnect_failures", total.reconnects.failures)
+    func reportOutcome(_ total: WorkerResult, deliveries: DeliveryCounts, in report: inout Report) {
+        deliveries.add(to: &report, duration: timing.duration)
+        report.add(total.reconnects)
     }
 }

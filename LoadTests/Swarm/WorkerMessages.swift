@@ -30,6 +30,8 @@ struct WorkerProgress {
     var established = 0
     /// Messages received since the start, measured or not.
     var received = 0
+    /// Messages sent since the start (chat's conversation messages).
+    var sent = 0
     var errors = 0
     /// CPU time (user + system) the process used since it started.
     var cpuSeconds = 0.0
@@ -48,6 +50,8 @@ struct WorkerResult {
     var tlsResumed = 0
     var latency = LatencyHistogram()
     var reconnects = ReconnectStats()
+    /// Chat: the conversations' side of the outcome (the fields above count availability).
+    var chat: ChatStats?
     var cpuSeconds = 0.0
     var wallSeconds = 0.0
 
@@ -60,6 +64,30 @@ struct WorkerResult {
         tlsResumed += other.tlsResumed
         latency.add(other.latency)
         reconnects.add(other.reconnects)
+        if let theirs = other.chat {
+            var mine = chat ?? ChatStats()
+            mine.add(theirs)
+            chat = mine
+        }
+    }
+}
+
+extension WorkerResult {
+    /// What every workload reports of its connections: how many were set up, their errors by
+    /// kind, TLS handshakes, reconnections.
+    init(swarm: ConnectionSwarm) {
+        self.init(established: swarm.established, errors: swarm.errors)
+        tlsHandshakes = swarm.tlsHandshakes
+        tlsResumed = swarm.tlsResumed
+        reconnects = swarm.reconnects
+    }
+
+    /// ... and the deliveries a ledger counted (fanout, storm, chat's availability).
+    init(swarm: ConnectionSwarm, ledger: DeliveryLedger) {
+        self.init(swarm: swarm)
+        received = ledger.measured
+        duplicates = ledger.duplicates
+        latency = ledger.latency
     }
 }
 
@@ -80,6 +108,7 @@ extension WorkerEvent {
             writer.key("event"); writer.string("progress")
             writer.key("established"); writer.int(progress.established)
             writer.key("received"); writer.int(progress.received)
+            writer.key("sent"); writer.int(progress.sent)
             writer.key("errors"); writer.int(progress.errors)
             writer.key("cpu_s"); writer.double(progress.cpuSeconds)
         case .acknowledged(let sequence):
@@ -100,6 +129,9 @@ extension WorkerEvent {
             writer.key("not_recovered"); writer.int(result.reconnects.notRecovered)
             writer.key("reconnect_failures"); write(result.reconnects.failures, into: &writer)
             writer.key("reconnect_latency_ns"); write(result.reconnects.latency, into: &writer)
+            if let chat = result.chat {
+                writer.key("chat"); write(chat, into: &writer)
+            }
         }
         writer.endObject()
         return writer.bytes + [0x0A]
@@ -114,7 +146,8 @@ extension WorkerEvent {
             self = .failed(object["message"]?.string ?? "unknown failure")
         case "progress":
             self = .progress(WorkerProgress(established: object.int("established"), received: object.int("received"),
-                                            errors: object.int("errors"), cpuSeconds: object["cpu_s"]?.double ?? 0))
+                                            sent: object.int("sent"), errors: object.int("errors"),
+                                            cpuSeconds: object["cpu_s"]?.double ?? 0))
         case "acknowledged":
             self = .acknowledged(object.uint("seq"))
         case "result":
@@ -130,6 +163,7 @@ extension WorkerEvent {
             result.reconnects.notRecovered = object.int("not_recovered")
             result.reconnects.failures = object.errorCounts("reconnect_failures")
             result.reconnects.latency = object.histogram("reconnect_latency_ns")
+            result.chat = object["chat"].map(ChatStats.init(line:))
             self = .result(result)
         default:
             throw SwarmError("unknown worker event: \(String(decoding: line, as: UTF8.self))")
@@ -165,8 +199,9 @@ extension WorkerCommand {
 }
 
 private func parseLine(_ line: [UInt8]) throws(SwarmError) -> JSONValue {
-    // A result carries one member per histogram bucket: more than a command's default allows.
-    let limits = JSONLimits(maxDepth: 4, maxMembers: 1 << 20)
+    // A result carries one member per histogram bucket: more than a command's default allows;
+    // chat's reply histograms by command are nested three deep in it.
+    let limits = JSONLimits(maxDepth: 6, maxMembers: 1 << 20)
     guard let value = try? JSONParser.parse(line, limits: limits), value.object != nil else {
         throw SwarmError("not a JSON object: \(String(decoding: line.prefix(200), as: UTF8.self))")
     }
@@ -178,6 +213,31 @@ private func write(_ errors: ErrorCounts, into writer: inout JSONWriter) {
     writer.beginObject()
     for (kind, count) in errors.sorted { writer.key(kind); writer.int(count) }
     writer.endObject()
+}
+
+private func write(_ chat: ChatStats, into writer: inout JSONWriter) {
+    writer.beginObject()
+    writer.key("messages"); writer.int(chat.messages.sent)
+    writer.key("expected"); writer.int(chat.messages.expected)
+    writer.key("deliveries"); writer.int(chat.messages.received)
+    writer.key("duplicates"); writer.int(chat.messages.duplicates)
+    writer.key("latency_ns"); write(chat.messages.latency, into: &writer)
+    writer.key("resent"); writer.int(chat.resent)
+    writer.key("typing_pushes"); writer.int(chat.typingPushes)
+    writer.key("replies_ns")
+    writer.beginObject()
+    for (command, latency) in chat.replies.sorted(by: { $0.key < $1.key }) { writer.key(command); write(latency, into: &writer) }
+    writer.endObject()
+    writer.endObject()
+}
+
+private extension ChatStats {
+    init(line object: JSONValue) {
+        let messages = DeliveryCounts(sent: object.int("messages"), expected: object.int("expected"), received: object.int("deliveries"),
+                                      duplicates: object.int("duplicates"), latency: object.histogram("latency_ns"))
+        self.init(messages: messages, resent: object.int("resent"), typingPushes: object.int("typing_pushes"))
+        for member in object["replies_ns"]?.object ?? [] { replies[member.key] = member.value.histogram }
+    }
 }
 
 /// A histogram as its non-empty buckets, `[[value, count], ...]`.
@@ -199,9 +259,12 @@ private extension JSONValue {
         return errors
     }
 
-    func histogram(_ key: String) -> LatencyHistogram {
+    func histogram(_ key: String) -> LatencyHistogram { self[key]?.histogram ?? LatencyHistogram() }
+
+    /// A histogram written as its buckets.
+    var histogram: LatencyHistogram {
         var histogram = LatencyHistogram()
-        for bucket in self[key]?.array ?? [] {
+        for bucket in array ?? [] {
             guard let value = bucket[0]?.int64, let count = bucket[1]?.int64 else { continue }
             histogram.record(UInt64(value), count: UInt64(count))
         }

@@ -173,6 +173,62 @@ def test_storm_recovers_everything(gateway):
     assert result["errors"] == {}, result
 
 
+CHAT_TRAFFIC = ["--users", "40", "--messages-per-minute", "60", "--presence-per-minute", "30", "--online-per-minute", "30",
+                "--availability-rate", "5", "--churn-interval", "1", "--churn-share", "0.1", "--warmup", "0.5", "--duration", "3"]
+
+
+def assert_chat_delivered_everything(result: dict, users: int) -> None:
+    assert result["scenario"] == "chat" and result["users"] == users and result["established"] == users, result
+    # Pairs and groups: each message is owed to every other member of its conversation.
+    assert result["groups"] > 0 and result["conversations"] < users // 2, result
+    assert result["messages"] > 0 and result["expected_deliveries"] > result["messages"], result
+    assert result["deliveries"] == result["expected_deliveries"], result
+    assert result["lost"] == 0 and result["duplicates"] == 0, result
+    assert result["latency_us"]["count"] == result["deliveries"], result
+    assert result["availability_publications"] > 0, result
+    assert result["availability_deliveries"] == result["availability_expected_deliveries"] \
+        == result["availability_publications"] * users, result
+    assert result["availability_lost"] == 0 and result["availability_duplicates"] == 0, result
+    for command in ("publish", "typing", "presence", "online"):
+        assert result[f"{command}_reply_us"]["count"] > 0, (command, result)
+    assert result["typing_pushes"] > 0, result
+    assert result["reconnects"] > 0 and result["not_recovered"] == 0 and result["reconnect_failures"] == {}, result
+    assert result["errors"] == {}, result
+
+
+def test_chat_mix(gateway):
+    """chat on one gateway with the namespaces of config/relay.yaml: users in pairs and groups, their
+    tokens granting their conversation by the channels claim, publish with idempotency keys, typing,
+    presence and online, availability changes through the server API, and a tenth of the users
+    reconnecting every second with since: every message reaches every other member once, every
+    availability change every user."""
+    server = start_gateway(gateway)
+    result = swarm("chat", "--url", server.url(), "--api-url", f"http://127.0.0.1:{admin_port(server)}", "--api-key", API_KEY,
+                   "--secret-env", "RELAY_SWARM_SECRET", *CHAT_TRAFFIC)
+    assert result["publish_via"] == "api", result
+    assert_chat_delivered_everything(result, 40)
+
+
+def test_chat_over_replicas_sharing_redis(gateway):
+    """chat over two replicas on the Redis engine, from two workers: consecutive users take the URLs in
+    turn, so every conversation has members on both replicas, and availability changes go into Redis as
+    the main API makes them."""
+    from redis_support import RedisServer
+
+    redis_server = RedisServer().start()
+    try:
+        urls = []
+        for _ in range(2):
+            config = gateway_config(loops=1, log_level="warning", engine={"type": "redis", "redis_url": redis_server.url})
+            urls += ["--url", gateway(config).url()]
+        result = swarm("chat", *urls, "--workers", "2", "--redis-url", redis_server.url, "--secret-env", "RELAY_SWARM_SECRET",
+                       *CHAT_TRAFFIC)
+    finally:
+        redis_server.stop()
+    assert result["publish_via"] == "redis" and result["workers"] == 2, result
+    assert_chat_delivered_everything(result, 40)
+
+
 def test_step_raises_the_load_until_the_target_is_missed(relay):
     """--step runs the scenario once per step, raising --rate; an impossible latency target makes
     the first step miss, a generous one lets every step hold."""
