@@ -1,5 +1,6 @@
 # Relay — the two commands of the README, and the tools around them.
 #   make run    install missing system packages, build (release), start Relay on config/relay.dev.yaml
+#               (its "relay dev:" lines give the demo page's URL, http://127.0.0.1:8081/demo/)
 #   make test   install what the tests need, run every suite
 
 SHELL := /bin/bash
@@ -28,8 +29,9 @@ deps:
 	fi
 
 # redis-server: the Redis tests start their own, on a random loopback port; nginx: the
-# deployment test puts it in front of two replicas.
-TEST_PACKAGES := redis-server nginx-light
+# deployment test puts it in front of two replicas; chromium and its driver: the browser tests
+# open the demo page (examples/chat) in headless Chromium.
+TEST_PACKAGES := redis-server nginx-light chromium chromium-driver
 
 test-deps: deps
 	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -60,8 +62,13 @@ integration-test:
 fuzz: deps
 	./Fuzz/run.sh $(FUZZ_SECONDS)
 
-bench: deps build
-	./LoadTests/bench.sh
+# Relay against its peers (LoadTests/peers), all measured with relay-swarm in one run; rewrites the
+# `make bench` section of docs/BENCHMARKS.md. About half an hour; not part of `make test`.
+bench: deps
+	$(SWIFT) build -c release --scratch-path .build-swarm --product relay
+	$(SWIFT) build -c release --scratch-path .build-swarm --product relay-swarm
+	LoadTests/peers/install.sh
+	$(VENV)/bin/python LoadTests/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .build .build-* $(VENV)

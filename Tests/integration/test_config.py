@@ -84,7 +84,9 @@ def test_shipped_config_serves_the_gateway(tmp_path, name):
         redis_server = RedisServer().start()
         env["RELAY_REDIS_URL"] = redis_server.url
     proc = subprocess.Popen([str(relay_binary()), "serve", "--config", str(REPO_ROOT / "config" / name)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True, cwd=tmp_path)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
+                            # The dev file's static folders are relative to the repository, where `make run` starts.
+                            cwd=REPO_ROOT if name == "relay.dev.yaml" else tmp_path)
     try:
         ready = READY_RE.match(proc.stdout.readline().strip())
         assert ready, "no ready line"

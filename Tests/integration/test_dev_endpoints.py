@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+import yaml
 
 from gateway_support import SECRET, Clients, gateway_config
 from test_gateway_server_api import API_KEY, admin_port
@@ -141,3 +142,11 @@ def test_dev_tokens_need_an_hs256_secret(relay, tmp_path):
     config["dev"] = {"tokens": True}
     result = relay.run_to_exit("serve", config=config)
     assert result.returncode != 0 and "no key with an HS256 secret" in result.stderr.decode(), result.stderr
+
+
+def test_only_the_dev_config_turns_dev_on():
+    production = yaml.safe_load((REPO / "config" / "relay.yaml").read_text())
+    development = yaml.safe_load((REPO / "config" / "relay.dev.yaml").read_text())
+    assert "dev" not in production
+    assert development["dev"]["tokens"] is True
+    assert development["dev"]["static"]["/demo/"] == "examples/chat"
