@@ -70,9 +70,10 @@ def test_fanout_over_channels_published_through_the_gateway(gateway):
                    "--channel", "room:smoke", "--channels", "5", "--subscribers", "53", "--window", "2",
                    "--warmup", "0.5", "--duration", "2")
     assert result["publish_via"] == "gateway" and result["channels"] == 5
-    assert result["publications"] > 0 and result["publications"] % 5 == 0, result
-    # 53 subscribers over 5 channels: each round reaches every one of them once.
-    assert result["expected_deliveries"] == result["publications"] // 5 * 53, result
+    assert result["publications"] > 0, result
+    # 53 subscribers over 5 channels: each round reaches every one of them once. A round that
+    # straddles the start or end of the measured window counts only its publications inside it.
+    assert abs(result["expected_deliveries"] - result["publications"] * 53 / 5) <= 2 * 53, result
     assert result["deliveries"] == result["expected_deliveries"], result
     assert result["lost"] == 0 and result["duplicates"] == 0 and result["errors"] == {}, result
 
