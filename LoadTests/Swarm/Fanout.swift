@@ -83,7 +83,7 @@ struct Fanout: ParsableCommand, DeliveryScenario {
         case .redis:
             transport = try redis.transport(loop: loop, capacity: pipelined)!
         case .gateway, .raw:
-            let mode: SocketTransport.Mode = raw ? .raw(size: size) : .gateway(signer: try secret.resolve(), channels: channelNames)
+            let mode: SocketTransport.Mode = session.map { .gateway(signer: $0.signer, channels: channelNames) } ?? .raw(size: size)
             transport = SocketTransport(loop: loop, mode: mode, endpoint: plan.endpoints[0], tls: plan.tls[0], capacity: pipelined)
         }
         let pace: Publisher.Pace = window > 0 ? .window(window) : .rate(rate)

@@ -43,7 +43,9 @@ struct DevEndpoints: Sendable {
             token(Self.queryItems(head.query ?? ""), respond)
             return true
         }
-        guard let (prefix, folder) = config.staticFolders.first(where: { path.hasPrefix($0.key) || path + "/" == $0.key }) else { return false }
+        // The longest prefix wins, so that /demo/js/ may be served from another folder than /demo/.
+        guard let (prefix, folder) = config.staticFolders.filter({ path.hasPrefix($0.key) || path + "/" == $0.key })
+            .max(by: { $0.key.count < $1.key.count }) else { return false }
         guard head.method == "GET" else { respond(.methodNotAllowed, HTTPConnection.error(.methodNotAllowed, "use GET")); return true }
         serveFile(relative: String(path.dropFirst(min(prefix.count, path.count))), in: folder, respond)
         return true

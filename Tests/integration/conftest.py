@@ -26,12 +26,17 @@ START_TIMEOUT = 15.0
 DEFAULT_TEST_DEADLINE = 60.0
 
 
-def relay_binary() -> Path:
-    path = Path(os.environ.get("RELAY_BIN", str(DEFAULT_BIN)))
+def built_binary(product: str, variable: str) -> Path:
+    """A product of this package: $VARIABLE (the Makefile sets it) or .build/debug/PRODUCT; the
+    tests fail, not skip, when it is missing."""
+    path = Path(os.environ.get(variable, str(DEFAULT_BIN.with_name(product))))
     if not path.is_file() or not os.access(path, os.X_OK):
-        pytest.fail(f"relay binary not found at {path}: run `swift build --product relay` or set RELAY_BIN",
-                    pytrace=False)
+        pytest.fail(f"{product} not found at {path}: run `swift build --product {product}` or set {variable}", pytrace=False)
     return path
+
+
+def relay_binary() -> Path:
+    return built_binary("relay", "RELAY_BIN")
 
 
 def config_text(config: dict | str) -> str:

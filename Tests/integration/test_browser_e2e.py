@@ -26,6 +26,8 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
+# The one skip the issue allows: a machine where Chromium cannot be installed. `make test`
+# installs chromium and chromium-driver first (TEST_PACKAGES), so there this never skips.
 if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver, "
                 "or `make test-deps`)", allow_module_level=True)

@@ -97,6 +97,16 @@ def test_static_files_stay_inside_their_folder(gateway, site):
     assert get(port, "/health")[0] == 200
 
 
+def test_the_longest_static_prefix_wins(gateway, site, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "app.js").write_text("export const y = 2;\n")
+    server = gateway(dev_config(site, static={"/demo/": str(site), "/demo/js/": str(other)}))
+    port = admin_port(server)
+    assert get(port, "/demo/js/app.js")[2] == b"export const y = 2;\n"
+    assert get(port, "/demo/index.html")[0] == 200
+
+
 def test_dev_is_off_unless_configured(gateway):
     config = gateway_config()
     config["admin"] = {"enabled": True, "port": 0, "api_key": API_KEY}

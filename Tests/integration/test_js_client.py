@@ -53,13 +53,13 @@ def node() -> list[str]:
     """node, with the flag that turns on its WebSocket where one is needed (Node 20)."""
     binary = shutil.which("node")
     if binary is None:
-        pytest.skip("node is not installed (the JavaScript client's tests need Node 20 or later)")
+        pytest.fail("node is not installed (the JavaScript client's tests need Node 20 or later)", pytrace=False)
     for flags in ([], ["--experimental-websocket"]):
         probe = subprocess.run([binary, *flags, "-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"],
                                capture_output=True, timeout=10)
         if probe.returncode == 0:
             return [binary, *flags]
-    pytest.skip("this node has no WebSocket (Node 20 or later is needed)")
+    pytest.fail("this node has no WebSocket (the JavaScript client's tests need Node 20 or later)", pytrace=False)
 
 
 def start_relay(gateway, admin: int = 0, **sections):

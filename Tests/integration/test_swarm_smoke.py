@@ -13,20 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from conftest import built_binary
 from gateway_support import SECRET, gateway_config
 from test_gateway_server_api import API_KEY, admin_port
 
-DEFAULT_SWARM_BIN = Path(__file__).resolve().parents[2] / ".build" / "debug" / "relay-swarm"
 # Warm-up, duration and set-up of the longest scenario, with room for a loaded machine.
 RUN_TIMEOUT = 20.0
 
 
 def swarm_binary() -> Path:
-    path = Path(os.environ.get("RELAY_SWARM_BIN", str(DEFAULT_SWARM_BIN)))
-    if not path.is_file() or not os.access(path, os.X_OK):
-        pytest.fail(f"relay-swarm not found at {path}: run `swift build --product relay-swarm` or set RELAY_SWARM_BIN",
-                    pytrace=False)
-    return path
+    return built_binary("relay-swarm", "RELAY_SWARM_BIN")
 
 
 def swarm(*args: str) -> dict:
@@ -270,10 +266,7 @@ def test_idle(gateway):
 
 def test_micro_benchmarks_run(tmp_path):
     """relay-micro --quick: every case runs and reports a positive time and rate."""
-    binary = Path(os.environ.get("RELAY_MICRO_BIN", str(DEFAULT_SWARM_BIN.with_name("relay-micro"))))
-    if not binary.is_file():
-        pytest.fail(f"relay-micro not found at {binary}: run `swift build --product relay-micro` or set RELAY_MICRO_BIN",
-                    pytrace=False)
+    binary = built_binary("relay-micro", "RELAY_MICRO_BIN")
     result = subprocess.run([str(binary), "--quick"], capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert result.returncode == 0, result.stderr
     rows = [line.rsplit(None, 2) for line in result.stdout.splitlines()[1:]]
